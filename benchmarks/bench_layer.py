@@ -1,0 +1,131 @@
+"""Cost of the push-pull layer, measured side by side in one run.
+
+Prints, for each memory format:
+  1. forward+backward time of PushPull2d / nn.Conv2d for the CIFAR first layer
+     (3 -> 16, 3x3, batch 128, 32x32) for every implementation of the layer, plus a
+     7x7 -> 15x15 first layer (torchvision ResNet stem, 3 -> 64, stride 2) where the
+     routes trade places;
+  2. the PP-ResNet-20 / ResNet-20 training-step time ratio (SGD, batch 128).
+
+The machines are noisy, so the candidates are timed in interleaved rounds and each
+ratio is the median over rounds of (candidate time / baseline time in the same round).
+
+    python benchmarks/bench_layer.py                 # CPU
+    python benchmarks/bench_layer.py --device cuda   # GPU, if present
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pushpull_viz import PushPull2d
+from pushpull_viz.models import build_model
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def interleaved(candidates: dict, rounds: int, warmup: int, device: torch.device) -> dict[str, list[float]]:
+    """Time each zero-argument callable once per round, in turn; return seconds per round."""
+    for fn in candidates.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in candidates}
+    for _ in range(rounds):
+        for name, fn in candidates.items():
+            _sync(device)
+            start = time.perf_counter()
+            fn()
+            _sync(device)
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def report(times: dict[str, list[float]], baseline: str) -> None:
+    base = times[baseline]
+    print(f"  {'candidate':<34} {'median ms':>10} {'ratio':>8}")
+    for name, ts in times.items():
+        ratio = statistics.median(t / b for t, b in zip(ts, base))
+        print(f"  {name:<34} {1e3 * statistics.median(ts):>10.2f} {ratio:>8.3f}")
+
+
+def layer_step(layer: nn.Module, x: torch.Tensor, grad: torch.Tensor):
+    # A dense upstream gradient, as from the BN that follows in a network (out.sum()
+    # would hand the ReLU backward a stride-0 gradient, which takes a slow path).
+    def step():
+        layer.zero_grad(set_to_none=True)
+        layer(x).backward(grad)
+
+    return step
+
+
+def bench_layer(device, memory_format, rounds, in_ch, out_ch, k, stride, pad, size, batch):
+    x = torch.rand(batch, in_ch, size, size, device=device).contiguous(memory_format=memory_format)
+    torch.manual_seed(0)
+    conv = nn.Conv2d(in_ch, out_ch, k, stride, pad, bias=False).to(device, memory_format=memory_format)
+    grad = torch.randn_like(conv(x)).contiguous(memory_format=memory_format)
+    candidates = {"nn.Conv2d": layer_step(conv, x, grad)}
+    for impl in ("reference", "direct", "blur", "auto"):
+        layer = PushPull2d(in_ch, out_ch, k, stride, pad, implementation=impl).to(device, memory_format=memory_format)
+        layer.push.weight.data.copy_(conv.weight.data)
+        candidates[f"PushPull2d[{impl}]"] = layer_step(layer, x, grad)
+    report(interleaved(candidates, rounds, 3, device), "nn.Conv2d")
+
+
+def train_step(model: nn.Module, device, memory_format, batch: int):
+    model = model.to(device, memory_format=memory_format)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4)
+    x = torch.rand(batch, 3, 32, 32, device=device).contiguous(memory_format=memory_format)
+    y = torch.randint(0, 10, (batch,), device=device)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+    return step
+
+
+def bench_network(device, memory_format, rounds, batch):
+    torch.manual_seed(0)
+    candidates = {
+        "ResNet-20": train_step(build_model("resnet20"), device, memory_format, batch),
+        "PP-ResNet-20 (auto)": train_step(build_model("resnet20", pushpull=True), device, memory_format, batch),
+        "PP-ResNet-20 (reference)": train_step(
+            build_model("resnet20", pushpull=True, implementation="reference"), device, memory_format, batch
+        ),
+    }
+    report(interleaved(candidates, rounds, 3, device), "ResNet-20")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--rounds", type=int, default=30, help="interleaved rounds per comparison")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--skip-network", action="store_true")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    print(f"torch {torch.__version__}, device {device}"
+          + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else f", {torch.get_num_threads()} threads"))
+    for memory_format in (torch.contiguous_format, torch.channels_last):
+        fmt = "NCHW" if memory_format == torch.contiguous_format else "channels_last"
+        print(f"\n[{fmt}] CIFAR first layer 3->16, 3x3 (pull 7x7), batch {args.batch}, 32x32: forward+backward / nn.Conv2d")
+        bench_layer(device, memory_format, args.rounds, 3, 16, 3, 1, 1, 32, args.batch)
+        print(f"\n[{fmt}] ResNet stem 3->64, 7x7 stride 2 (pull 15x15), batch 32, 112x112: forward+backward / nn.Conv2d")
+        bench_layer(device, memory_format, max(5, args.rounds // 3), 3, 64, 7, 2, 3, 112, 32)
+        if not args.skip_network:
+            print(f"\n[{fmt}] training step (SGD, batch {args.batch}) / plain ResNet-20 step")
+            bench_network(device, memory_format, args.rounds, args.batch)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Model registry: ``build_model(name, pushpull=...)`` and ``list_models()``."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Callable
+
+from torch import nn
+
+from .alexnet_cifar import AlexNetCifar
+from .densenet_cifar import DenseNetCifar
+from .lenet import LENET_CONFIGS, LeNet
+from .resnet_cifar import ResNetCifar
+
+__all__ = ["ModelInfo", "MODELS", "build_model", "list_models", "model_info", "register_model"]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the registry knows about a model: how to build it and what it expects."""
+
+    name: str
+    builder: Callable[..., nn.Module]
+    input_shape: tuple[int, int, int]
+    dataset: str
+    description: str
+    first_layer: str  # module name of the first convolution (the one push-pull replaces)
+
+
+MODELS: dict[str, ModelInfo] = {}
+
+
+def register_model(name: str, builder, input_shape, dataset, description, first_layer) -> None:
+    """Add a model to the registry (names are lower-case, unique)."""
+    if name in MODELS:
+        raise ValueError(f"model {name!r} is already registered")
+    MODELS[name] = ModelInfo(name, builder, input_shape, dataset, description, first_layer)
+
+
+for _key, (_c1, _c2, _hidden) in LENET_CONFIGS.items():
+    register_model(
+        f"lenet-{_key}", lambda c1=_c1, c2=_c2, hidden=_hidden, **kw: LeNet(c1, c2, hidden, **kw),
+        (1, 28, 28), "mnist", f"LeNet {_key.upper()} of the paper's Table 1: conv {_c1}/{_c2}, fc {_hidden[0]}-{_hidden[1]}", "conv1",
+    )
+for _depth in (20, 32, 44, 56):
+    register_model(
+        f"resnet{_depth}", lambda n=(_depth - 2) // 6, **kw: ResNetCifar(n, **kw),
+        (3, 32, 32), "cifar10", f"ResNet-{_depth} for CIFAR ({(_depth - 2) // 6} basic blocks per stage)", "conv1",
+    )
+for _depth, _growth in ((40, 12), (100, 12), (100, 24)):
+    register_model(
+        f"densenet{_depth}-{_growth}", lambda d=_depth, g=_growth, **kw: DenseNetCifar(d, g, **kw),
+        (3, 32, 32), "cifar10", f"DenseNet-BC-{_depth}-{_growth} for CIFAR", "features.conv0",
+    )
+register_model(
+    "alexnet-cifar", AlexNetCifar, (3, 32, 32), "cifar10",
+    "The paper's CIFAR AlexNet (all 3x3 kernels, conv1 stride 2, fc input 1024): the mCE baseline", "features.0",
+)
+
+
+def list_models() -> list[str]:
+    """Names accepted by :func:`build_model`."""
+    return sorted(MODELS)
+
+
+def model_info(name: str) -> ModelInfo:
+    """Registry entry for ``name``; an unknown name raises ``ValueError`` listing the valid ones."""
+    key = name.lower() if isinstance(name, str) else name
+    if key not in MODELS:
+        close = difflib.get_close_matches(str(name).lower(), list(MODELS), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown model name {name!r}.{hint} Valid names: {', '.join(list_models())}")
+    return MODELS[key]
+
+
+def build_model(
+    name: str,
+    pushpull: bool = False,
+    alpha: float = 1.0,
+    scale: float = 2.0,
+    trainable_alpha: bool = False,
+    num_classes: int = 10,
+    **kwargs,
+) -> nn.Module:
+    """Build a model of the paper by name; ``pushpull=True`` makes its first convolution a
+    :class:`~pushpull_viz.PushPull2d` with the given ``alpha`` and ``scale`` (h).
+
+    Models take images in [0, 1] and normalise them inside (pass ``normalize=False`` to
+    feed normalised images). Extra keyword arguments go to the model (``dropout`` for
+    AlexNet) or, when they are push-pull options (``variant``, ``implementation``), to the layer.
+
+    Example:
+        >>> model = build_model("resnet20", pushpull=True)
+        >>> type(model.conv1).__name__, model.conv1.pull_kernel_size
+        ('PushPull2d', (7, 7))
+    """
+    info = model_info(name)
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    first_layer = {}
+    for option in ("variant", "implementation", "avg_kernel_size"):
+        if option in kwargs:
+            first_layer[option] = kwargs.pop(option)
+    if pushpull:
+        first_layer.update(pushpull=True, alpha=alpha, scale=scale, trainable_alpha=trainable_alpha)
+    elif first_layer or trainable_alpha:
+        raise ValueError("push-pull options (trainable_alpha, variant, implementation) need pushpull=True")
+    model = info.builder(num_classes=num_classes, **kwargs, **first_layer)
+    model.model_name = info.name  # plain attribute: not in state_dict
+    return model

@@ -1,0 +1,329 @@
+"""PushPull2d against the paper's formula: every fast path, geometry, caching, errors."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pushpull_viz import PushPull2d, push_pull2d, push_pull2d_reference
+from pushpull_viz.layers import interpolation_matrix, pull_geometry, pull_kernel_size, pushpull_net_pull_kernel
+
+
+def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a - b).abs().max() / b.abs().max().clamp_min(1e-12)).item()
+
+
+def reference_of(layer: PushPull2d, x: torch.Tensor) -> torch.Tensor:
+    push = layer.push
+    return push_pull2d_reference(x, push.weight, push.bias, layer.alpha, layer.scale, push.stride, push.padding, push.dilation, push.groups)
+
+
+# ----------------------------------------------------------------------------- geometry
+@pytest.mark.parametrize("size,scale,expected", [(3, 2, 7), (5, 2, 11), (7, 2, 15), (3, 1.5, 5), (3, 1, 3), (5, 1, 5), (3, 2.5, 7), (1, 2, 3), (4, 1, 4)])
+def test_pull_kernel_size_rule(size, scale, expected):
+    assert pull_kernel_size(size, scale) == expected
+
+
+def test_pull_padding_keeps_sizes_and_scales_with_dilation():
+    assert pull_geometry(3, 2.0, padding=1, dilation=1) == ((7, 7), (3, 3))
+    assert pull_geometry(3, 2.0, padding=2, dilation=2) == ((7, 7), (6, 6))
+    assert pull_geometry((3, 5), 2.0, padding=(1, 2)) == ((7, 11), (3, 5))
+
+
+def test_interpolation_matrix_equals_torch_bilinear_align_corners():
+    weight = torch.randn(4, 3, 3, 5, dtype=torch.float64)
+    for out_h, out_w in [(7, 11), (5, 5), (3, 5), (9, 13)]:
+        expected = F.interpolate(weight, size=(out_h, out_w), mode="bilinear", align_corners=True)
+        ours = interpolation_matrix(3, out_h, torch.float64) @ weight @ interpolation_matrix(5, out_w, torch.float64).T
+        assert relative_error(ours, expected) < 1e-6
+
+
+def test_pull_weight_is_negated_bilinear_upsampling():
+    layer = PushPull2d(3, 8, 3, padding=1)
+    expected = -F.interpolate(layer.push.weight, size=(7, 7), mode="bilinear", align_corners=True)
+    assert layer.pull_weight.shape == (8, 3, 7, 7)
+    assert relative_error(layer.pull_weight, expected) < 1e-6
+    layer.scale = 1.0
+    assert torch.allclose(layer.pull_weight, -layer.push.weight)
+
+
+# ----------------------------------------------------------------------------- fast paths vs reference
+CASES = list(itertools.product(
+    [3, (3, 5), 5, 1],          # kernel size (non-square included)
+    [1, 2],                     # stride
+    [1, 2],                     # dilation
+    [1, 3],                     # groups
+    [False, True],              # bias
+    [1.0, 1.5, 2.0, 2.5],       # scale h
+))
+
+
+@pytest.mark.parametrize("implementation", ["direct", "blur", "auto"])
+@pytest.mark.parametrize("kernel,stride,dilation,groups,bias,scale", CASES)
+def test_fast_paths_match_reference_float32(implementation, kernel, stride, dilation, groups, bias, scale):
+    torch.manual_seed(0)
+    padding = 1 if kernel != 1 else 0
+    layer = PushPull2d(6, 9, kernel, stride, padding, dilation, groups, bias, alpha=0.7, scale=scale, implementation=implementation)
+    x = torch.rand(2, 6, 15, 17)
+    expected = reference_of(layer, x)
+    assert layer(x).shape == nn.Conv2d(6, 9, kernel, stride, padding, dilation, groups)(x).shape
+    assert relative_error(layer(x), expected) < 1e-5
+    functional = push_pull2d(x, layer.push.weight, layer.push.bias, 0.7, scale, stride, padding, dilation, groups, implementation=implementation)
+    assert relative_error(functional, expected) < 1e-5
+
+
+@pytest.mark.parametrize("implementation", ["direct", "blur"])
+@pytest.mark.parametrize("scale", [1.0, 1.5, 2.0, 2.5])
+def test_channels_last_and_learned_alpha_match_reference(implementation, scale, device):
+    torch.manual_seed(1)
+    layer = PushPull2d(3, 16, 3, padding=1, scale=scale, trainable_alpha=True, implementation=implementation).to(device)
+    x = torch.rand(4, 3, 32, 32, device=device)
+    expected = reference_of(layer, x)
+    layer = layer.to(memory_format=torch.channels_last)
+    out = layer(x.contiguous(memory_format=torch.channels_last))
+    assert relative_error(out, expected) < 1e-5
+    out.sum().backward()
+    assert layer.alpha.grad is not None and layer.push.weight.grad is not None
+
+
+@pytest.mark.parametrize("implementation,scale,bias,trainable", [
+    ("direct", 2.0, True, False), ("blur", 2.0, True, False), ("direct", 1.5, False, True),
+    ("blur", 2.5, False, True), ("auto", 1.0, True, False), ("reference", 2.0, True, True),
+])
+def test_gradcheck_float64(implementation, scale, bias, trainable):
+    torch.manual_seed(2)
+    layer = PushPull2d(2, 3, 3, stride=1, padding=1, bias=bias, scale=scale, trainable_alpha=trainable,
+                       implementation=implementation).double()
+    x = torch.rand(1, 2, 7, 6, dtype=torch.float64, requires_grad=True)
+    names, params = zip(*layer.named_parameters())
+
+    def fn(inp, *ps):
+        return torch.func.functional_call(layer, dict(zip(names, ps)), (inp,))
+
+    assert torch.autograd.gradcheck(fn, (x, *params), eps=1e-6, atol=1e-5)
+
+
+def test_gradients_equal_reference_gradients():
+    torch.manual_seed(3)
+    fast = PushPull2d(3, 8, 3, padding=1, bias=True, implementation="blur").double()
+    ref = PushPull2d(3, 8, 3, padding=1, bias=True, implementation="reference").double()
+    ref.load_state_dict(fast.state_dict())
+    x = torch.rand(2, 3, 12, 12, dtype=torch.float64)
+    grad = torch.randn(2, 8, 12, 12, dtype=torch.float64)
+    fast(x).backward(grad)
+    ref(x).backward(grad)
+    # F.interpolate (inside the reference) computes its sampling coordinates in float32
+    # precision even for float64 tensors, so the reference itself is good to ~1e-7.
+    assert relative_error(fast.push.weight.grad, ref.push.weight.grad) < 1e-6
+    assert relative_error(fast.push.bias.grad, ref.push.bias.grad) < 1e-6
+
+
+# ----------------------------------------------------------------------------- semantics
+def test_formula_by_hand_with_bias():
+    torch.manual_seed(4)
+    layer = PushPull2d(1, 1, 3, padding=1, bias=True, alpha=0.5)
+    x = torch.rand(1, 1, 9, 9)
+    w, b = layer.push.weight, layer.push.bias
+    k_up = F.interpolate(w, size=(7, 7), mode="bilinear", align_corners=True)
+    expected = F.relu(F.conv2d(x, w, b, padding=1)) - 0.5 * F.relu(F.conv2d(x, -k_up, -b, padding=3))
+    assert relative_error(layer(x), expected) < 1e-5
+
+
+def test_scale_one_uses_the_push_kernel():
+    layer = PushPull2d(3, 4, 3, padding=1, scale=1.0, alpha=2.0)
+    x = torch.rand(2, 3, 8, 8)
+    push = layer.push(x)
+    assert torch.allclose(layer(x), F.relu(push) - 2.0 * F.relu(-push))
+
+
+def test_responses_recombine_to_output():
+    layer = PushPull2d(3, 5, 5, padding=2, alpha=1.3)
+    x = torch.rand(2, 3, 16, 16)
+    push, pull = layer.push_pull_responses(x)
+    assert (push >= 0).all() and (pull >= 0).all()
+    assert torch.allclose(layer(x), push - 1.3 * pull, atol=1e-6)
+
+
+def test_alpha_zero_is_relu_of_conv():
+    layer = PushPull2d(3, 5, 3, padding=1, alpha=0.0)
+    x = torch.rand(2, 3, 10, 10)
+    assert torch.allclose(layer(x), F.relu(layer.push(x)))
+
+
+def test_state_dict_names_match_authors_layout():
+    assert list(PushPull2d(3, 16, 3).state_dict()) == ["push.weight"]
+    assert list(PushPull2d(3, 16, 3, bias=True).state_dict()) == ["push.weight", "push.bias"]
+    assert list(PushPull2d(3, 16, 3, trainable_alpha=True).state_dict()) == ["alpha", "push.weight"]
+
+
+def test_learned_alpha_initialisation_and_clamp():
+    torch.manual_seed(5)
+    layer = PushPull2d(3, 16, 3, padding=1, trainable_alpha=True)
+    r = 1 / math.sqrt(3 * 16)
+    assert layer.alpha.shape == (1, 16, 1, 1)
+    assert layer.alpha.min() >= 0.5 - r and layer.alpha.max() <= 0.5 + r
+    with torch.no_grad():
+        layer.alpha.fill_(-1.0)  # clamped at 0: no inhibition
+    x = torch.rand(1, 3, 8, 8)
+    assert torch.allclose(layer(x), F.relu(layer.push(x)))
+
+
+def test_no_extra_parameters():
+    conv, layer = nn.Conv2d(3, 16, 3), PushPull2d(3, 16, 3)
+    assert sum(p.numel() for p in layer.parameters()) == sum(p.numel() for p in conv.parameters()) - 16  # no bias
+
+
+# ----------------------------------------------------------------------------- caching
+def test_pull_kernel_cached_until_weights_change():
+    layer = PushPull2d(3, 4, 3, padding=1)
+    x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        first = layer.pull_weight
+        assert layer.pull_weight is first  # reused, not rebuilt
+        layer(x)
+        assert layer.pull_weight is first
+        layer.push.weight.mul_(2.0)  # in-place change: version counter moves
+        second = layer.pull_weight
+    assert second is not first and torch.allclose(second, 2 * first)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    layer(x).sum().backward()
+    optimizer.step()
+    with torch.no_grad():
+        assert not torch.allclose(layer.pull_weight, second)
+        assert torch.allclose(layer(x), reference_of(layer, x), atol=1e-6)
+
+
+def test_cache_follows_scale_and_dtype_changes():
+    layer = PushPull2d(3, 4, 3, padding=1)
+    x = torch.rand(1, 3, 12, 12)
+    with torch.no_grad():
+        layer(x)
+        layer.scale = 1.5
+        assert layer.pull_weight.shape[-1] == 5
+        assert torch.allclose(layer(x), reference_of(layer, x), atol=1e-6)
+        layer.double()
+        assert layer.pull_weight.dtype == torch.float64
+        assert layer(x.double()).dtype == torch.float64
+
+
+def test_training_gradients_flow_through_the_pull_branch():
+    torch.manual_seed(6)
+    x = torch.rand(2, 3, 10, 10)
+    with_pull, without = PushPull2d(3, 4, 3, padding=1), PushPull2d(3, 4, 3, padding=1, alpha=0.0)
+    without.load_state_dict(with_pull.state_dict())
+    with_pull(x).sum().backward()
+    without(x).sum().backward()
+    assert not torch.allclose(with_pull.push.weight.grad, without.push.weight.grad)
+
+
+# ----------------------------------------------------------------------------- 2024 variant
+def test_pushpull_net_2024_variant():
+    torch.manual_seed(7)
+    layer = PushPull2d(3, 4, 3, padding=1, bias=True, alpha=0.8, variant="2024", avg_kernel_size=3)
+    with torch.no_grad():
+        layer.bias.uniform_(-1, 1)
+    assert sorted(layer.state_dict()) == ["bias", "push.weight"]
+    w = layer.push.weight
+    pull_kernel = -w + w.amax(dim=(1, 2, 3), keepdim=True) + w.amin(dim=(1, 2, 3), keepdim=True)
+    assert torch.allclose(pushpull_net_pull_kernel(w), pull_kernel)
+    assert layer.pull_weight.shape == w.shape
+    x = torch.rand(2, 3, 12, 12)
+    pull = F.avg_pool2d(F.conv2d(x, pull_kernel, padding=1), 3, 1, 1, count_include_pad=False)
+    expected = F.relu(F.conv2d(x, w, padding=1)) - 0.8 * F.relu(pull) + layer.bias.view(1, -1, 1, 1)
+    assert torch.allclose(layer(x), expected, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- precision, compile
+def test_autocast_bfloat16_cpu():
+    layer = PushPull2d(3, 8, 3, padding=1)
+    x = torch.rand(2, 3, 16, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = layer(x)
+    assert out.dtype == torch.bfloat16
+    assert relative_error(out.float(), layer(x)) < 0.05
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.gpu
+def test_cuda_float16_autocast_matches_float32():
+    layer = PushPull2d(3, 16, 3, padding=1).cuda()
+    x = torch.rand(8, 3, 32, 32, device="cuda")
+    with torch.autocast("cuda", dtype=torch.float16):
+        out = layer(x)
+    assert relative_error(out.float(), layer(x)) < 1e-2
+
+
+def test_torch_compile_smoke():
+    pytest.importorskip("torch._inductor")
+    layer = PushPull2d(3, 8, 3, padding=1)
+    x = torch.rand(2, 3, 16, 16)
+    compiled = torch.compile(layer, backend="eager", fullgraph=True)  # graph capture, no C++ build
+    assert torch.allclose(compiled(x), layer(x), atol=1e-6)
+    compiled(x).sum().backward()
+    assert layer.push.weight.grad is not None
+
+
+@pytest.mark.slow
+def test_torch_compile_inductor_matches():
+    layer = PushPull2d(3, 8, 3, padding=1)
+    x = torch.rand(2, 3, 16, 16)
+    compiled = torch.compile(layer)
+    assert torch.allclose(compiled(x), layer(x), atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("kwargs,message", [
+    ({"alpha": -0.1}, "alpha"),
+    ({"alpha": float("nan")}, "alpha"),
+    ({"alpha": float("inf")}, "alpha"),
+    ({"scale": 0.5}, "scale"),
+    ({"scale": float("inf")}, "scale"),
+    ({"kernel_size": 4, "scale": 2.0}, "even push kernel"),
+    ({"kernel_size": (3, 4), "scale": 2.0}, "even push kernel"),
+    ({"groups": 2}, "divisible by groups"),
+    ({"variant": "2019"}, "variant"),
+    ({"implementation": "fft"}, "implementation"),
+    ({"kernel_size": 0}, "kernel_size"),
+    ({"padding": -1}, "padding"),
+    ({"variant": "2024", "avg_kernel_size": 4}, "avg_kernel_size"),
+])
+def test_bad_construction_arguments(kwargs, message):
+    args = {"in_channels": 3, "out_channels": 8, "kernel_size": 3} | kwargs
+    with pytest.raises((ValueError, TypeError), match=message):
+        PushPull2d(**args)
+
+
+def test_even_kernel_allowed_with_scale_one():
+    layer = PushPull2d(3, 4, 4, scale=1.0)
+    assert layer(torch.rand(1, 3, 9, 9)).shape == (1, 4, 6, 6)
+
+
+@pytest.mark.parametrize("x,message", [
+    (torch.rand(3, 16, 16), r"shape \(N, C, H, W\)"),
+    (torch.rand(1, 1, 3, 16, 16), r"shape \(N, C, H, W\)"),
+    (torch.rand(2, 1, 16, 16), "expects in_channels=3"),
+    (torch.randint(0, 255, (2, 3, 16, 16), dtype=torch.uint8), "floating-point"),
+])
+def test_bad_input(x, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        PushPull2d(3, 8, 3)(x)
+
+
+def test_alpha_set_to_invalid_value_is_caught_at_forward():
+    layer = PushPull2d(3, 8, 3)
+    layer.alpha = -1.0
+    with pytest.raises(ValueError, match="alpha"):
+        layer(torch.rand(1, 3, 8, 8))
+    with pytest.raises(ValueError, match="scale"):
+        layer.scale = 0.9
+
+
+def test_no_nan_for_constant_or_zero_input():
+    layer = PushPull2d(3, 8, 3, padding=1, trainable_alpha=True)
+    for x in (torch.zeros(1, 3, 8, 8), torch.ones(1, 3, 8, 8)):
+        assert torch.isfinite(layer(x)).all()
