@@ -327,3 +327,15 @@ def test_no_nan_for_constant_or_zero_input():
     layer = PushPull2d(3, 8, 3, padding=1, trainable_alpha=True)
     for x in (torch.zeros(1, 3, 8, 8), torch.ones(1, 3, 8, 8)):
         assert torch.isfinite(layer(x)).all()
+
+
+def test_functional_forms_check_input_against_weight():
+    w = torch.randn(8, 3, 3, 3)
+    with pytest.raises(ValueError, match="expects in_channels=3"):
+        push_pull2d(torch.rand(1, 4, 8, 8), w)
+    with pytest.raises(ValueError, match="expects in_channels=3"):
+        push_pull2d_reference(torch.rand(1, 4, 8, 8), w)
+    with pytest.raises(ValueError, match=r"weight must have shape"):
+        push_pull2d(torch.rand(1, 3, 8, 8), torch.randn(8, 3, 3))
+    with pytest.raises(ValueError, match="implementation"):
+        push_pull2d(torch.rand(1, 3, 8, 8), w, implementation="fast")

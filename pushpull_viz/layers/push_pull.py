@@ -100,6 +100,12 @@ def _check_input(input: Tensor, in_channels: int) -> None:
         )
 
 
+def _check_weight(input: Tensor, weight: Tensor, groups: int) -> None:
+    if weight.dim() != 4:
+        raise ValueError(f"weight must have shape (C_out, C_in / groups, kh, kw), got {tuple(weight.shape)}")
+    _check_input(input, weight.shape[1] * groups)
+
+
 # --------------------------------------------------------------------------- geometry
 class PullGeometry(NamedTuple):
     """Size of the pull kernel and padding of the pull convolution, per spatial dimension."""
@@ -163,6 +169,7 @@ def push_pull2d_reference(
         torch.Size([2, 8, 16, 16])
     """
     _check_alpha(alpha)
+    _check_weight(input, weight, groups)
     geometry = pull_geometry(weight.shape[-2:], scale, padding, dilation)
     pull_kernel = -upsample_kernel_reference(weight, geometry.kernel_size)
     pull_bias = -bias if bias is not None else None
@@ -259,8 +266,11 @@ def push_pull2d(
         True
     """
     _check_alpha(alpha)
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}")
     if implementation == "reference":
         return push_pull2d_reference(input, weight, bias, alpha, scale, stride, padding, dilation, groups)
+    _check_weight(input, weight, groups)
     geometry = pull_geometry(weight.shape[-2:], scale, padding, dilation)
     kernel = (weight.shape[-2], weight.shape[-1])
     interp_h = interpolation_matrix(kernel[0], geometry.kernel_size[0], weight.dtype, weight.device)
