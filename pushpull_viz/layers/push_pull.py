@@ -273,8 +273,6 @@ def push_pull2d(
     _check_weight(input, weight, groups)
     geometry = pull_geometry(weight.shape[-2:], scale, padding, dilation)
     kernel = (weight.shape[-2], weight.shape[-1])
-    interp_h = interpolation_matrix(kernel[0], geometry.kernel_size[0], weight.dtype, weight.device)
-    interp_w = interpolation_matrix(kernel[1], geometry.kernel_size[1], weight.dtype, weight.device)
     push_pre = F.conv2d(input, weight, bias, stride, padding, dilation, groups)
     route = _choose_implementation(kernel, geometry.kernel_size)
     if route == "same":  # h = 1 (or floor(s*h) == s): the pull kernel is the push kernel
@@ -282,6 +280,8 @@ def push_pull2d(
     else:
         if implementation != "auto":
             route = implementation
+        interp_h = interpolation_matrix(kernel[0], geometry.kernel_size[0], weight.dtype, weight.device)
+        interp_w = interpolation_matrix(kernel[1], geometry.kernel_size[1], weight.dtype, weight.device)
         pull_pre = pull_preactivation(
             input, weight, bias, interp_h, interp_w, _pair(stride, "stride", 1),
             geometry.padding, _pair(dilation, "dilation", 1), groups, route,
