@@ -1,11 +1,12 @@
 # The two commands of the README. Each sets up .venv (once) and then runs.
-#   make demo   - the main job (for now: the authors checkpoints on the offline CIFAR copy)
+#   make demo   - the main job: LeNet vs push-pull LeNet on noisy MNIST, report in outputs/demo
 #   make test   - the test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
-# Offline data for tests and examples (see README): ../shared/data when it exists.
-PUSHPULL_DATA ?= $(abspath ../shared/data)
+# Offline data for tests and examples (see README): ../shared/data when it exists; otherwise
+# unset, and the demo downloads MNIST through torchvision.
+PUSHPULL_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export PUSHPULL_DATA
 
 .PHONY: demo test bench clean
@@ -17,13 +18,14 @@ $(BIN)/pushpull-viz: pyproject.toml
 	touch $@
 
 demo: $(BIN)/pushpull-viz
-	$(BIN)/pushpull-viz official --out outputs/official
+	$(BIN)/pushpull-viz demo --out outputs/demo
 
 test: $(BIN)/pushpull-viz
 	$(BIN)/python -m pytest -n 2
 
 bench: $(BIN)/pushpull-viz
 	$(BIN)/python benchmarks/bench_layer.py
+	$(BIN)/python benchmarks/bench_train.py --time-to-accuracy
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

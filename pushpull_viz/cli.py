@@ -74,6 +74,103 @@ def _cmd_official(args: argparse.Namespace) -> None:
     print(f"wrote {table}")
 
 
+def _subset(data, n: int | None, seed: int):
+    """A random subset of ``n`` images (fixed by ``seed``), or all."""
+    import torch
+
+    if n is None or n >= len(data):
+        return data
+    if n < 1:
+        raise ValueError(f"subset sizes must be positive, got {n}")
+    return data.subset(torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n])
+
+
+def _check_fits(model_name: str, data) -> None:
+    from .models import model_info
+
+    expected = model_info(model_name).input_shape
+    if tuple(data.image_shape) != tuple(expected):
+        raise ValueError(f"model {model_name} takes {'x'.join(map(str, expected))} images but {data.name} has "
+                         f"{'x'.join(map(str, data.image_shape))} images (pick a matching --dataset or --model)")
+
+
+def _default_recipe(model_name: str) -> str:
+    return "lenet-paper" if model_name.startswith("lenet") else "densenet-paper" if model_name.startswith("densenet") else "resnet-paper"
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    from .data import load_dataset
+    from .models import build_model, model_info
+    from .train import fit, seed_everything
+
+    name = model_info(args.model).name
+    train = _subset(load_dataset(args.dataset, "train", args.data_root, download=args.download), args.train_subset, args.seed)
+    test = _subset(load_dataset(args.dataset, "test", args.data_root, download=args.download), args.test_subset, args.seed)
+    _check_fits(name, train)
+    seed_everything(args.seed)
+    build = dict(pushpull=args.pushpull, num_classes=len(train.classes))
+    if args.pushpull:
+        build.update(alpha=args.alpha, scale=args.scale, trainable_alpha=args.trainable_alpha)
+    elif args.trainable_alpha or args.alpha != 1.0 or args.scale != 2.0:
+        raise ValueError("--alpha, --scale and --trainable-alpha need --pushpull")
+    model = build_model(name, **build)
+    result = fit(model, (train, test), args.recipe or _default_recipe(name), out=args.out, resume=args.resume,
+                 overwrite=args.overwrite, device=args.device, seed=args.seed, amp=args.amp,
+                 channels_last=args.channels_last, compile=args.compile, progress=not args.no_progress,
+                 dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
+    best = f"{100 * result.best_accuracy:.2f}% (epoch {result.best_epoch})" if result.best_accuracy is not None else "n/a"
+    print(f"done: best test accuracy {best} on {test.name}; {result.train_seconds:.1f} s of training; "
+          f"checkpoints and metrics in {args.out}")
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from .corruptions import MNIST_SUITES, corruption_info
+    from .data import load_dataset
+    from .io import atomic_write_text
+    from .models import load_model_from_checkpoint
+    from .robustness import evaluate
+    from .train import resolve_device
+
+    corruptions = []
+    for name in args.corruptions or []:
+        corruptions += list(MNIST_SUITES) if name == "mnist" else [corruption_info(name).name]
+    device = resolve_device(args.device)
+    data = _subset(load_dataset(args.dataset, args.split, args.data_root, download=args.download), args.subset, args.seed)
+    models = {}
+    for path in args.checkpoint:
+        model = load_model_from_checkpoint(path, map_location="cpu")
+        _check_fits(model.model_name, data)
+        label = str(path)
+        models[label] = model
+    results = evaluate(models, data.images, data.labels, corruptions, args.severities, args.batch_size, device,
+                       args.seed, progress=not args.no_progress)
+    results.insert(1, "dataset", data.name)
+    table = results.pivot_table(index=["corruption", "severity"], columns="model", values="accuracy", sort=False)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print((100 * table).round(2).to_string())
+    if args.out:
+        atomic_write_text(args.out, results.to_csv(index=False))
+        print(f"wrote {args.out}")
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    from .demo import run_demo
+
+    run_demo(args.out, args.data_root, download=True if args.download else None, model=args.model,
+             epochs=args.epochs, seed=args.seed, device=args.device, test_images=args.test_subset,
+             train_images=args.train_subset, progress=not args.no_progress)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-root", default=None, help="data root (default: $PUSHPULL_DATA)")
+    parser.add_argument("--download", action="store_true", help="let torchvision download missing datasets")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the best available)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pushpull-viz", description="Push-pull inhibition layer for CNNs: models, evaluation, visuals.")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
@@ -90,6 +187,61 @@ def build_parser() -> argparse.ArgumentParser:
     official.add_argument("--batch-size", type=int, default=500)
     official.add_argument("--out", default="outputs/official", help="output folder (default: %(default)s)")
     official.set_defaults(func=_cmd_official)
+
+    from .data import DATASETS
+    from .train import RECIPES
+
+    datasets = f"{', '.join(DATASETS)} or folder:PATH"
+    train = sub.add_parser("train", help="train a model and write checkpoints and metrics",
+                           description="Train a model of the zoo; writes last.pt, best.pt, metrics.csv/jsonl, config.json.")
+    train.add_argument("--model", required=True, help="model name (see `pushpull-viz models`)")
+    train.add_argument("--pushpull", action="store_true", help="push-pull first layer")
+    train.add_argument("--alpha", type=float, default=1.0, help="push-pull inhibition strength (default: %(default)s)")
+    train.add_argument("--scale", type=float, default=2.0, help="push-pull pull-kernel scale h (default: %(default)s)")
+    train.add_argument("--trainable-alpha", action="store_true", help="learn alpha per channel")
+    train.add_argument("--dataset", required=True, help=datasets)
+    train.add_argument("--recipe", default=None, choices=list(RECIPES),
+                       help="training recipe (default: the paper's recipe for the model family)")
+    train.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    train.add_argument("--batch-size", type=int, default=None, help="override the recipe's batch size")
+    train.add_argument("--lr", type=float, default=None, help="override the recipe's learning rate")
+    train.add_argument("--out", required=True, help="run folder")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
+    train.add_argument("--overwrite", action="store_true", help="start again even if --out holds a run")
+    train.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                       help="mixed precision (default: on for CUDA)")
+    train.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                       help="channels_last memory format (default: on for CUDA)")
+    train.add_argument("--compile", action="store_true", help="train through torch.compile")
+    train.add_argument("--train-subset", type=int, default=None, help="train on a random subset of N images")
+    train.add_argument("--test-subset", type=int, default=None, help="test on a random subset of N images")
+    _add_common(train)
+    train.set_defaults(func=_cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="accuracy of checkpoints on clean (and corrupted) test images",
+                              description="Evaluate one or more checkpoints (this project's or the authors').")
+    evaluate.add_argument("--checkpoint", required=True, nargs="+", help="checkpoint file(s)")
+    evaluate.add_argument("--dataset", required=True, help=datasets)
+    evaluate.add_argument("--split", default="test", choices=["train", "test"])
+    evaluate.add_argument("--corruptions", nargs="*", default=None,
+                          help="corruption names, or a suite: 'mnist' (default: clean only)")
+    evaluate.add_argument("--severities", type=int, nargs="*", default=None, help="severities (default: all)")
+    evaluate.add_argument("--subset", type=int, default=None, help="evaluate on a random subset of N images")
+    evaluate.add_argument("--batch-size", type=int, default=500)
+    evaluate.add_argument("--out", default=None, help="write the tidy results table to this CSV file")
+    _add_common(evaluate)
+    evaluate.set_defaults(func=_cmd_evaluate)
+
+    demo = sub.add_parser("demo", help="the main job: LeNet vs push-pull LeNet on noisy MNIST, with a report",
+                          description="Train a LeNet and a push-pull LeNet on MNIST, test them on noisy digits and "
+                                      "write a report (PNG, Markdown, HTML, CSV) into --out.")
+    demo.add_argument("--out", default="outputs/demo", help="output folder (default: %(default)s)")
+    demo.add_argument("--model", default="lenet-a", choices=["lenet-a", "lenet-b", "lenet-c", "lenet-d"])
+    demo.add_argument("--epochs", type=int, default=None, help="override the lenet-quick recipe's 8 epochs")
+    demo.add_argument("--train-subset", type=int, default=None, help="train on a random subset of N images")
+    demo.add_argument("--test-subset", type=int, default=None, help="test on a random subset of N images")
+    _add_common(demo)
+    demo.set_defaults(func=_cmd_demo)
     return parser
 
 

@@ -39,3 +39,123 @@ def test_official_job_writes_table(official_checkpoints, data_root, tmp_path, ca
     rows = list(csv.DictReader(open(tmp_path / "official_checkpoints.csv")))
     assert {r["checkpoint"] for r in rows} == {"resnet-20", "resnet-20-pp", "densenet-40-12", "densenet-40-12-pp"}
     assert all(r["dataset"] == "CIFAR-10 (JPEG-75 copy)" and r["n_images"] == "50" for r in rows)
+
+
+# ------------------------------------------------------------------------- train / evaluate / demo
+
+
+def test_subcommands_have_help(capsys):
+    for command in ("train", "evaluate", "demo", "official", "models"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+    assert "--resume" in capsys.readouterr().out
+
+
+def test_train_then_evaluate(data_root, tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "--model", "lenet-d", "--pushpull", "--alpha", "0.5", "--dataset", "mnist",
+            "--recipe", "lenet-quick", "--epochs", "2", "--train-subset", "600", "--test-subset", "200",
+            "--out", str(run), "--data-root", str(data_root), "--no-progress"]
+    assert main(args) == 0
+    assert "best test accuracy" in capsys.readouterr().out
+    assert {"last.pt", "best.pt", "metrics.csv", "metrics.jsonl", "config.json"} <= {p.name for p in run.iterdir()}
+    # running it again must not silently overwrite the run
+    assert main(args) == 2
+    assert "resume" in capsys.readouterr().err
+    assert main(args + ["--resume"]) == 0  # already finished: nothing to do, no error
+    table = tmp_path / "eval.csv"
+    assert main(["evaluate", "--checkpoint", str(run / "best.pt"), "--dataset", "mnist", "--subset", "200",
+                 "--corruptions", "mnist", "--severities", "1", "2", "--out", str(table),
+                 "--data-root", str(data_root), "--no-progress"]) == 0
+    rows = list(csv.DictReader(open(table)))
+    assert [(r["corruption"], r["severity"]) for r in rows] == [
+        ("clean", "0"), ("mnist_gaussian_noise", "1"), ("mnist_gaussian_noise", "2"),
+        ("mnist_poisson_contrast", "1"), ("mnist_poisson_contrast", "2")]
+    assert all(r["dataset"] == "MNIST test" and r["n"] == "200" for r in rows)
+
+
+def test_evaluate_authors_checkpoints(official_checkpoints, data_root, capsys):
+    files = [str(official_checkpoints / name / "model_best.pth.tar") for name in ("resnet-20", "resnet-20-pp")]
+    assert main(["evaluate", "--checkpoint", *files, "--dataset", "cifar10-jpeg75", "--subset", "100",
+                 "--data-root", str(data_root), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "resnet-20-pp" in out and "clean" in out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "--model", "lenet-z", "--dataset", "mnist", "--out", "x"], "unknown model name 'lenet-z'"),
+    (["train", "--model", "resnet20", "--dataset", "mnist", "--out", "x"], "takes 3x32x32 images but MNIST train has 1x28x28"),
+    (["train", "--model", "lenet-a", "--alpha", "0.5", "--dataset", "mnist", "--out", "x"], "need --pushpull"),
+    (["train", "--model", "lenet-a", "--dataset", "mnist-c", "--out", "x"], "unknown dataset 'mnist-c'"),
+    (["evaluate", "--checkpoint", "missing.pt", "--dataset", "mnist"], "checkpoint file not found"),
+    (["evaluate", "--checkpoint", "missing.pt", "--dataset", "mnist", "--corruptions", "fog2"], "unknown corruption 'fog2'"),
+])
+def test_cli_errors_are_one_readable_line(argv, message, data_root, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv + ["--data-root", str(data_root)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_demo_end_to_end_and_reuse(data_root, tmp_path, capsys):
+    out = tmp_path / "demo"
+    args = ["demo", "--out", str(out), "--epochs", "1", "--train-subset", "1000", "--test-subset", "200",
+            "--data-root", str(data_root), "--no-progress"]
+    assert main(args) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"report.md", "report.html", "robustness.csv", "summary.csv", "training_curves.png",
+            "accuracy_vs_noise.png", "examples_mnist_gaussian_noise.png", "examples_mnist_poisson_contrast.png"} <= names
+    report = (out / "report.md").read_text()
+    assert "LeNet-A-PP" in report and "MNIST test, 200 images" in report and "seed 0" in report
+    rows = list(csv.DictReader(open(out / "robustness.csv")))
+    assert len(rows) == 2 * (1 + 7 + 5)
+    capsys.readouterr()
+    assert main(args) == 0  # a second run reuses the finished training runs
+    assert capsys.readouterr().out.count("reusing the finished run") == 2
+
+
+def test_demo_without_data_or_network_says_how_to_point_at_local_data(tmp_path, monkeypatch, capsys):
+    from torchvision import datasets
+
+    def offline(self, *args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.delenv("PUSHPULL_DATA", raising=False)
+    monkeypatch.setenv("PUSHPULL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(datasets.MNIST, "download", offline)
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "--data-root" in err and "PUSHPULL_DATA" in err and err.count("\n") == 1
+
+
+def test_killed_training_process_resumes_to_the_same_weights(data_root, tmp_path):
+    """Kill -9 a real `pushpull-viz train` process after its first epoch, resume it, and
+    compare with an uninterrupted run."""
+    import os
+    import signal
+    import time
+
+    import torch
+
+    def command(out, *extra):
+        return [sys.executable, "-m", "pushpull_viz.cli", "train", "--model", "lenet-b", "--pushpull",
+                "--dataset", "mnist", "--recipe", "lenet-quick", "--epochs", "3", "--train-subset", "15000",
+                "--test-subset", "500", "--out", str(out), "--data-root", str(data_root), "--no-progress",
+                "--seed", "3", *extra]
+
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    subprocess.run(command(tmp_path / "whole"), check=True, env=env, capture_output=True)
+    process = subprocess.Popen(command(tmp_path / "killed"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = tmp_path / "killed" / "last.pt"
+    deadline = time.time() + 120
+    while not last.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert torch.load(last, weights_only=True)["epoch"] < 3
+    subprocess.run(command(tmp_path / "killed", "--resume"), check=True, env=env, capture_output=True)
+    whole = torch.load(tmp_path / "whole" / "last.pt", weights_only=True)["model"]
+    resumed = torch.load(last, weights_only=True)["model"]
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)

@@ -156,6 +156,20 @@ def load_model_from_checkpoint(
     data = load_checkpoint(checkpoint, map_location) if not isinstance(checkpoint, Mapping) else checkpoint
     state_dict = extract_state_dict(data)
     found = infer_architecture(state_dict)
+    config = data.get("config")
+    if isinstance(config, Mapping) and isinstance(config.get("model"), Mapping):
+        # this project's run checkpoints say how the model was built (alpha and scale are not in the state dict)
+        saved = dict(config["model"])
+        saved_name = saved.pop("name")
+        if name is not None and model_info(name).name != saved_name:
+            raise CheckpointMismatchError(f"the checkpoint is for {saved_name}, but name={name!r} was requested")
+        if pushpull is not None and bool(pushpull) != saved.get("pushpull"):
+            raise CheckpointMismatchError(
+                f"the checkpoint is for {saved_name} with pushpull={saved.get('pushpull')}, but pushpull={pushpull} was requested")
+        name = saved_name
+        for key, value in saved.items():
+            build_kwargs.setdefault(key, value)
+        pushpull = build_kwargs.pop("pushpull")
     if name is None:
         if found.name is None:
             raise CheckpointMismatchError("cannot tell the architecture of this checkpoint; pass name=")
@@ -168,6 +182,7 @@ def load_model_from_checkpoint(
     model = build_model(name, pushpull=pushpull, **build_kwargs)
     load_state_dict_strict(model, state_dict)
     meta = {k: (v.item() if isinstance(v, Tensor) and v.numel() == 1 else v)
-            for k, v in data.items() if k not in ("state_dict", "model", "model_state_dict", "optimizer")}
+            for k, v in data.items()
+            if k not in ("state_dict", "model", "model_state_dict", "optimizer", "scheduler", "scaler", "rng")}
     model.checkpoint_meta = {k: v for k, v in meta.items() if isinstance(v, (int, float, str, bool))}
     return model

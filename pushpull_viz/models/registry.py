@@ -107,5 +107,9 @@ def build_model(
     elif first_layer or trainable_alpha:
         raise ValueError("push-pull options (trainable_alpha, variant, implementation) need pushpull=True")
     model = info.builder(num_classes=num_classes, **kwargs, **first_layer)
-    model.model_name = info.name  # plain attribute: not in state_dict
+    model.model_name = info.name  # plain attributes, not in the state dict
+    # everything needed to build the same model again (saved in this project's checkpoints)
+    model.build_config = {"name": info.name, "pushpull": bool(pushpull), "alpha": float(alpha), "scale": float(scale),
+                          "trainable_alpha": bool(trainable_alpha), "num_classes": num_classes, **kwargs,
+                          **{k: v for k, v in first_layer.items() if k in ("variant", "implementation", "avg_kernel_size")}}
     return model

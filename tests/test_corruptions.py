@@ -1,0 +1,68 @@
+"""Corruptions: the registry, corrupt() contracts, and the paper's MNIST suites."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pushpull_viz.corruptions import MNIST_SUITES, corrupt, corruption_info, list_corruptions
+
+
+def test_registry():
+    assert list_corruptions("mnist") == ["mnist_gaussian_noise", "mnist_poisson_contrast"] == list(MNIST_SUITES)
+    assert corruption_info("mnist_gaussian_noise").levels[4] == 0.2  # the paper's quoted sigma^2
+    assert corruption_info("mnist_poisson_contrast").levels == (1.0, 0.5, 0.4, 0.3, 0.2)
+    with pytest.raises(ValueError, match="Did you mean 'mnist_gaussian_noise'.*Valid names"):
+        corruption_info("mnist_gausian_noise")
+
+
+@pytest.mark.parametrize("name", MNIST_SUITES)
+def test_contract(name, device):
+    x = torch.rand(3, 1, 28, 28, device=device)
+    for severity in corruption_info(name).severities:
+        g = torch.Generator(device=device)
+        a = corrupt(x, name, severity, g.manual_seed(0))
+        b = corrupt(x, name, severity, g.manual_seed(0))
+        c = corrupt(x, name, severity, g.manual_seed(1))
+        assert a.shape == x.shape and a.dtype == x.dtype and a.device == x.device
+        assert a.equal(b) and not a.equal(c) and 0 <= a.min() and a.max() <= 1
+    u = (x * 255).round().to(torch.uint8)
+    out = corrupt(u, name, 2, torch.Generator(device=device).manual_seed(0))
+    assert out.dtype == torch.uint8 and out.shape == u.shape
+    assert corrupt(x.double(), name, 1).dtype == torch.float64
+
+
+def test_gaussian_noise_has_the_stated_variance():
+    x = torch.full((20, 1, 28, 28), 0.5)
+    for severity in (1, 2, 3):  # small variances: clipping at 0 and 1 is negligible
+        variance = corruption_info("mnist_gaussian_noise").levels[severity - 1]
+        noisy = corrupt(x, "mnist_gaussian_noise", severity, torch.Generator().manual_seed(0))
+        assert (noisy - x).var().item() == pytest.approx(variance, rel=0.05)
+
+
+def test_poisson_contrast_mean_and_noise():
+    x = torch.zeros(20, 1, 28, 28)
+    x[..., 10:18, :] = 1
+    for severity, contrast in enumerate((1.0, 0.5, 0.4, 0.3, 0.2), start=1):
+        y = corrupt(x, "mnist_poisson_contrast", severity, torch.Generator().manual_seed(0))
+        white, black = y[..., 10:18, :].mean().item(), y[..., :10, :].mean().item()
+        assert black == pytest.approx(0.5 - contrast / 2, abs=0.01)
+        if contrast < 1:  # at C = 1 the noise on white pixels is clipped at 1
+            assert white - black == pytest.approx(contrast, abs=0.02)
+            assert y[..., :10, :].std().item() == pytest.approx(((0.5 - contrast / 2) / 256) ** 0.5, rel=0.1)
+
+
+def test_bad_input_is_rejected():
+    x = torch.rand(2, 1, 28, 28)
+    with pytest.raises(ValueError, match=r"severity of 'mnist_poisson_contrast' must be an integer in 1..5"):
+        corrupt(x, "mnist_poisson_contrast", 6)
+    with pytest.raises(ValueError, match="1..7"):
+        corrupt(x, "mnist_gaussian_noise", 0)
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\].*divide by 255"):
+        corrupt(x * 255, "mnist_gaussian_noise", 1)
+    with pytest.raises(ValueError, match="C = 1 or 3"):
+        corrupt(torch.rand(2, 2, 8, 8), "mnist_gaussian_noise", 1)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        corrupt(torch.rand(1, 28, 28), "mnist_gaussian_noise", 1)
+    with pytest.raises(ValueError, match="uint8 or floating"):
+        corrupt(torch.zeros(1, 1, 4, 4, dtype=torch.int32), "mnist_gaussian_noise", 1)
