@@ -251,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except KeyboardInterrupt:
-        print("pushpull-viz: interrupted", file=sys.stderr)
+        hint = " (continue with the same command plus --resume)" if args.command == "train" else ""
+        print(f"pushpull-viz: interrupted{hint}", file=sys.stderr)
         return 130
     except Exception as error:  # one readable line, not a traceback
         if args.debug:

@@ -40,6 +40,7 @@ def _train_or_reuse(name: str, out: Path, data, recipe, seed: int, device, progr
             if finished and same and (out / "metrics.csv").is_file():
                 print(f"reusing the finished run in {out}")
                 return model.to(device).eval(), pd.read_csv(out / "metrics.csv")
+            print(f"resuming the unfinished run in {out} (epoch {model.checkpoint_meta.get('epoch')} of {recipe.epochs})")
             seed_everything(seed)
             model = build_model(name, **build)
             result = fit(model, data, recipe, out=out, resume=True, seed=seed, device=device, progress=progress,

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from pushpull_viz.cli import main
 
@@ -113,6 +114,35 @@ def test_demo_end_to_end_and_reuse(data_root, tmp_path, capsys):
     capsys.readouterr()
     assert main(args) == 0  # a second run reuses the finished training runs
     assert capsys.readouterr().out.count("reusing the finished run") == 2
+
+
+def test_demo_resumes_an_interrupted_training_run(data_root, tmp_path, capsys):
+    from pushpull_viz import build_model
+    from pushpull_viz.data import load_dataset
+    from pushpull_viz.train import fit, seed_everything
+
+    class Stop(Exception):
+        pass
+
+    def stop(state):
+        if state["epoch"] == 1:
+            raise Stop
+
+    train = load_dataset("mnist", "train", data_root)
+    test = load_dataset("mnist", "test", data_root)
+    g = torch.Generator().manual_seed(0)  # the demo's subsets: the same generator, train first
+    train, test = train.subset(torch.randperm(len(train), generator=g)[:600]), test.subset(
+        torch.randperm(len(test), generator=g)[:100])
+    out = tmp_path / "demo"
+    seed_everything(0)
+    with pytest.raises(Stop):  # the plain run dies in its second epoch
+        fit(build_model("lenet-a"), (train, test), "lenet-quick", epochs=2, out=out / "runs" / "lenet-a", seed=0,
+            progress=False, dataset="mnist", on_step=stop)
+    assert main(["demo", "--out", str(out), "--epochs", "2", "--train-subset", "600", "--test-subset", "100",
+                 "--data-root", str(data_root), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "resuming the unfinished run" in printed and "(epoch 1 of 2)" in printed
+    assert len(list(csv.DictReader(open(out / "runs" / "lenet-a" / "metrics.csv")))) == 2
 
 
 def test_demo_without_data_or_network_says_how_to_point_at_local_data(tmp_path, monkeypatch, capsys):
