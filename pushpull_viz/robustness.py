@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -19,7 +21,7 @@ from torch import Tensor, nn
 from .corruptions import corrupt, corruption_info
 from .corruptions.registry import check_images
 
-__all__ = ["evaluate"]
+__all__ = ["ALEXNET_CIFAR_ERRORS", "RobustnessSummary", "evaluate", "summarize"]
 
 
 def _generator(device: torch.device, seed: int, corruption: str, severity: int) -> torch.Generator:
@@ -105,3 +107,141 @@ def evaluate(
              "accuracy": correct[(m, c, s)] / n, "error": (n - correct[(m, c, s)]) / n, "n": n}
             for m in models for c, s, level in sets]
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------ metrics
+
+#: The paper's CIFAR AlexNet errors (fractions): clean, and per corruption the mean over the 5
+#: severities. Source: Strisciuglio et al. 2020, section 3 (the mCE normaliser, from Hendrycks &
+#: Dietterich's CIFAR AlexNet). A ratio of sums over severities equals the ratio of these means.
+ALEXNET_CIFAR_ERRORS = {
+    "clean": 0.1387,
+    "gaussian_noise": 0.3844, "shot_noise": 0.3182, "impulse_noise": 0.4613, "speckle_noise": 0.3126,
+    "defocus_blur": 0.2353, "glass_blur": 0.4097, "motion_blur": 0.2932, "zoom_blur": 0.2689,
+    "gaussian_blur": 0.2778, "snow": 0.2694, "frost": 0.2826, "fog": 0.3031, "spatter": 0.2519,
+    "brightness": 0.1784, "contrast": 0.4677, "elastic_transform": 0.2225, "pixelate": 0.1836,
+    "jpeg_compression": 0.1848, "saturate": 0.2215,
+}
+
+
+@dataclass
+class RobustnessSummary:
+    """The paper's metrics for one model (errors as fractions; mCE and relative mCE in percent).
+
+    Attributes:
+        clean_error: E_clean.
+        corruption_error: E_corr, the plain mean error over all corruption x severity sets given.
+        mce: 100 x mean over corruptions of CE_c = sum_s E(c,s) / sum_s E_base(c,s).
+        relative_mce: 100 x mean of rCE_c = sum_s (E(c,s) - E_clean) / sum_s (E_base(c,s) - E_base_clean).
+        per_corruption: DataFrame ``corruption, error (mean over severities), ce, rce``.
+        baseline: what the errors were normalised by.
+    """
+
+    clean_error: float
+    corruption_error: float
+    mce: float
+    relative_mce: float
+    per_corruption: Any
+    baseline: str
+
+    def as_row(self) -> dict[str, Any]:
+        return {"clean_error": self.clean_error, "corruption_error": self.corruption_error, "mCE": self.mce,
+                "relative_mCE": self.relative_mce, "n_corruptions": len(self.per_corruption),
+                "baseline": self.baseline}
+
+
+def _mean_errors(errors, what: str, model: str | None = None) -> tuple[dict[str, float], float | None]:
+    """``{corruption: mean error over severities}`` and the clean error (if present) from a table or mapping."""
+    import pandas as pd
+
+    if isinstance(errors, pd.DataFrame):
+        missing = {"corruption", "error"} - set(errors.columns)
+        if missing:
+            raise ValueError(f"{what} table needs columns 'corruption' and 'error' (missing {sorted(missing)})")
+        if "model" in errors.columns and errors["model"].nunique() > 1:
+            if model is None:
+                raise ValueError(f"{what} table holds several models ({', '.join(map(str, errors['model'].unique()))}); "
+                                 "pass model=... or summarize each (groupby('model'))")
+            errors = errors[errors["model"] == model]
+        clean = errors.loc[errors["corruption"] == "clean", "error"]
+        means = errors[errors["corruption"] != "clean"].groupby("corruption", sort=False)["error"].mean()
+        result, clean_error = {str(k): float(v) for k, v in means.items()}, (float(clean.iloc[0]) if len(clean) else None)
+    elif isinstance(errors, Mapping):
+        result, clean_error = {}, None
+        for key, value in errors.items():
+            mean = float(sum(value) / len(value)) if isinstance(value, (list, tuple)) else float(value)
+            if key == "clean":
+                clean_error = mean
+            else:
+                result[str(key)] = mean
+    else:
+        raise TypeError(f"{what} must be a DataFrame from evaluate() or a mapping corruption -> error, "
+                        f"got {type(errors).__name__}")
+    for key, value in [*result.items(), ("clean", clean_error)]:
+        if value is not None and not 0 <= value <= 1:
+            raise ValueError(f"{what}: errors must be fractions in [0, 1], got {value!r} for {key!r} "
+                             "(divide percentages by 100)")
+    return result, clean_error
+
+
+def summarize(
+    errors,
+    clean_error: float | None = None,
+    baseline: str | Any = "alexnet-cifar",
+    baseline_clean_error: float | None = None,
+    model: str | None = None,
+) -> RobustnessSummary:
+    """CE, rCE, mCE and relative mCE of one model, normalised by a baseline.
+
+    Args:
+        errors: :func:`evaluate` output (one model, or pick one with ``model=``) or a mapping
+            ``corruption -> error`` (mean over severities) or ``-> [error per severity]``; errors
+            as fractions. A ``"clean"`` row or key gives the clean error.
+        clean_error: E_clean, if ``errors`` does not hold it.
+        baseline: ``"alexnet-cifar"`` (the paper's normaliser, built in) or another model's
+            errors in the same forms (e.g. the plain twin of a push-pull model).
+        baseline_clean_error: the baseline's clean error, if its table does not hold it.
+        model: which model of a multi-model table to summarise.
+
+    Example (paper Table 2, ResNet-20; errors in percent / 100):
+        >>> paper = {"gaussian_noise": .5741, "shot_noise": .4575}
+        >>> s = summarize(paper, clean_error=.0756)
+        >>> round(s.mce, 1), list(s.per_corruption["corruption"])
+        (146.6, ['gaussian_noise', 'shot_noise'])
+    """
+    import pandas as pd
+
+    means, found_clean = _mean_errors(errors, "errors", model)
+    clean = found_clean if clean_error is None else float(clean_error)
+    if clean is None:
+        raise ValueError("no clean error: pass clean_error=... or include a 'clean' row")
+    if isinstance(baseline, str):
+        if baseline != "alexnet-cifar":
+            raise ValueError(f"unknown baseline {baseline!r}: use 'alexnet-cifar' or pass another model's errors")
+        base = {k: v for k, v in ALEXNET_CIFAR_ERRORS.items() if k != "clean"}
+        base_clean, label = ALEXNET_CIFAR_ERRORS["clean"], "alexnet-cifar (paper)"
+    else:
+        base, base_clean = _mean_errors(baseline, "baseline")
+        base_clean = base_clean if baseline_clean_error is None else float(baseline_clean_error)
+        if base_clean is None:
+            raise ValueError("the baseline has no clean error: pass baseline_clean_error=...")
+        label = "custom baseline"
+    if not means:
+        raise ValueError("errors hold no corrupted sets")
+    unknown = [c for c in means if c not in base]
+    if unknown:
+        raise ValueError(f"the baseline has no errors for {unknown}; it covers {', '.join(base)}")
+    rows = []
+    for name, error in means.items():
+        denominator = base[name] - base_clean
+        rows.append({"corruption": name, "error": error, "ce": error / base[name],
+                     "rce": (error - clean) / denominator if denominator != 0 else float("nan")})
+    table = pd.DataFrame(rows)
+    if isinstance(errors, pd.DataFrame):
+        part = errors if model is None or "model" not in errors else errors[errors["model"] == model]
+        corrupted = part[part["corruption"] != "clean"]["error"]
+        corruption_error = float(corrupted.mean())
+    else:
+        corruption_error = float(table["error"].mean())
+    return RobustnessSummary(clean, corruption_error, 100 * float(table["ce"].mean()),
+                             100 * float(table["rce"].mean()), table, label)

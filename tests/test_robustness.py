@@ -50,3 +50,61 @@ def test_errors():
         evaluate(model, images, labels[:3], progress=False)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         evaluate(model, images * 3, labels, progress=False)
+
+
+# ------------------------------------------------------------------------------------------ metrics
+
+from pushpull_viz.corruptions.cifar10c import CIFAR10C_ALL, CIFAR10C_BENCHMARK  # noqa: E402
+from pushpull_viz.robustness import ALEXNET_CIFAR_ERRORS, summarize  # noqa: E402
+
+# Paper Table 2: per-corruption errors (%, mean over severities) of ResNet-20 and ResNet-20-PP.
+TABLE2 = {
+    "gaussian_noise": (57.41, 49.90), "shot_noise": (45.75, 39.98), "impulse_noise": (41.88, 37.20),
+    "speckle_noise": (41.34, 37.55), "defocus_blur": (21.43, 22.30), "glass_blur": (58.82, 58.56),
+    "motion_blur": (30.62, 29.50), "zoom_blur": (27.54, 29.68), "gaussian_blur": (31.32, 33.24),
+    "snow": (25.06, 25.59), "frost": (31.39, 31.29), "fog": (16.56, 17.58), "spatter": (19.03, 17.85),
+    "brightness": (9.73, 10.34), "contrast": (29.59, 30.50), "elastic_transform": (20.37, 20.65),
+    "pixelate": (32.33, 32.70), "jpeg_compression": (23.81, 22.16), "saturate": (11.52, 11.70),
+}
+
+
+def test_name_lists():
+    assert len(CIFAR10C_ALL) == 19 and len(set(CIFAR10C_ALL)) == 19 and set(CIFAR10C_BENCHMARK) < set(CIFAR10C_ALL)
+    assert set(ALEXNET_CIFAR_ERRORS) == {"clean", *CIFAR10C_ALL}
+
+
+@pytest.mark.parametrize("column,clean,mce,rce", [(0, 7.56, 104, 169), (1, 8.29, 101, 158)])
+def test_paper_table2_golden(column, clean, mce, rce):
+    errors = {name: values[column] / 100 for name, values in TABLE2.items()}
+    summary = summarize(errors, clean_error=clean / 100)
+    assert round(summary.mce) == mce and round(summary.relative_mce) == rce
+    assert summary.corruption_error == pytest.approx((30.29 if column == 0 else 29.38) / 100, abs=6e-4)
+    assert len(summary.per_corruption) == 19
+
+
+def test_summarize_from_an_evaluate_table_and_a_custom_baseline():
+    import pandas as pd
+
+    rows = [("pp", "clean", 0, 0.1), ("plain", "clean", 0, 0.1)]
+    for severity in range(1, 6):
+        rows += [("pp", "gaussian_noise", severity, 0.2 + 0.02 * severity),
+                 ("plain", "gaussian_noise", severity, 0.3 + 0.02 * severity)]
+    table = pd.DataFrame(rows, columns=["model", "corruption", "severity", "error"])
+    with pytest.raises(ValueError, match="several models.*model="):
+        summarize(table)
+    pp = summarize(table, model="pp", baseline=table[table.model == "plain"])
+    assert pp.clean_error == 0.1 and pp.corruption_error == pytest.approx(0.26)
+    assert pp.mce == pytest.approx(100 * 0.26 / 0.36) and pp.relative_mce == pytest.approx(100 * 0.16 / 0.26)
+    alex = summarize(table, model="plain")
+    assert alex.mce == pytest.approx(100 * 0.36 / 0.3844) and alex.baseline.startswith("alexnet")
+
+
+def test_summarize_errors():
+    with pytest.raises(ValueError, match="fractions.*divide percentages by 100"):
+        summarize({"gaussian_noise": 57.41}, clean_error=0.07)
+    with pytest.raises(ValueError, match="no clean error"):
+        summarize({"gaussian_noise": 0.5})
+    with pytest.raises(ValueError, match="baseline has no errors for \\['mnist_gaussian_noise'\\]"):
+        summarize({"mnist_gaussian_noise": 0.5}, clean_error=0.01)
+    with pytest.raises(ValueError, match="unknown baseline"):
+        summarize({"fog": 0.5}, clean_error=0.01, baseline="resnet")

@@ -30,6 +30,7 @@ class Corruption:
     parameter: str
     suite: str
     note: str = ""
+    truncate: bool = False  # uint8 results truncated (as CIFAR-10-C's script did) instead of rounded
 
     @property
     def severities(self) -> tuple[int, ...]:
@@ -95,5 +96,7 @@ def corrupt(images: Tensor, name: str, severity: int, generator: torch.Generator
     x = images.float() / 255 if source_dtype == torch.uint8 else images
     y = info.function(x, info.levels[severity - 1], generator).clamp(0, 1)
     if source_dtype == torch.uint8:
-        return (y * 255).round().to(torch.uint8)
+        # truncation mimics the CIFAR-10-C script; the small epsilon keeps exact k/255 values at k
+        scaled = (y * 255 + 1e-3).floor() if info.truncate else (y * 255).round()
+        return scaled.clamp(0, 255).to(torch.uint8)
     return y.to(source_dtype)
