@@ -31,6 +31,12 @@ def _train_or_reuse(name: str, out: Path, data, recipe, seed: int, device, progr
     """Train a model in ``out``; reuse a finished run there, resume an unfinished one."""
     import pandas as pd
 
+    def train(resume: bool) -> tuple[Any, Any]:
+        seed_everything(seed)
+        result = fit(build_model(name, **build), data, recipe, out=out, resume=resume, overwrite=not resume,
+                     seed=seed, device=device, progress=progress, dataset="mnist")
+        return result.model, result.history
+
     last = out / "last.pt"
     if last.is_file():
         try:
@@ -41,18 +47,10 @@ def _train_or_reuse(name: str, out: Path, data, recipe, seed: int, device, progr
                 print(f"reusing the finished run in {out}")
                 return model.to(device).eval(), pd.read_csv(out / "metrics.csv")
             print(f"resuming the unfinished run in {out} (epoch {model.checkpoint_meta.get('epoch')} of {recipe.epochs})")
-            seed_everything(seed)
-            model = build_model(name, **build)
-            result = fit(model, data, recipe, out=out, resume=True, seed=seed, device=device, progress=progress,
-                         dataset="mnist")
-            return result.model, result.history
+            return train(resume=True)
         except CheckpointMismatchError as error:
             print(f"starting {out} again: {error}")
-    seed_everything(seed)
-    model = build_model(name, **build)
-    result = fit(model, data, recipe, out=out, overwrite=True, seed=seed, device=device, progress=progress,
-                 dataset="mnist")
-    return result.model, result.history
+    return train(resume=False)
 
 
 def _markdown_table(frame) -> str:
