@@ -23,24 +23,13 @@ def _cmd_models(args: argparse.Namespace) -> None:
         print(f"{name:<16} {info.dataset:<8} input {'x'.join(map(str, info.input_shape)):<8} {info.description}")
 
 
-def _evaluate(model, images, labels, batch_size: int) -> float:
-    import torch
-    from tqdm import tqdm
-
-    correct = 0
-    with torch.inference_mode():
-        for start in tqdm(range(0, len(images), batch_size), desc="batches", leave=False, disable=None):
-            batch = images[start:start + batch_size].float() / 255
-            correct += (model(batch).argmax(1) == labels[start:start + batch_size]).sum().item()
-    return correct / len(images)
-
-
 def _cmd_official(args: argparse.Namespace) -> None:
     """Evaluate the authors' checkpoints on the offline JPEG-75 CIFAR-10 copy."""
     import torch
 
-    from .data import CIFAR10_JPEG75_LABEL, load_cifar10_jpeg75
+    from .data import CIFAR10_CLASSES, CIFAR10_JPEG75_LABEL, ImageTensors, load_cifar10_jpeg75
     from .models import load_model_from_checkpoint
+    from .train import evaluate_accuracy
 
     folder = Path(args.checkpoints)
     files = sorted(folder.glob("*/model_best.pth.tar"))
@@ -48,11 +37,12 @@ def _cmd_official(args: argparse.Namespace) -> None:
         raise FileNotFoundError(f"no */model_best.pth.tar under {folder} (pass --checkpoints)")
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     images, labels = load_cifar10_jpeg75("test", args.data_root, per_class=args.per_class)
+    data = ImageTensors(images, labels, CIFAR10_CLASSES, f"{CIFAR10_JPEG75_LABEL} test")
     rows = []
     for path in files:
         model = load_model_from_checkpoint(path).eval()
         start = time.perf_counter()
-        accuracy = _evaluate(model, images, labels, args.batch_size)
+        accuracy, _ = evaluate_accuracy(model, data, args.batch_size, device="cpu")
         rows.append({
             "checkpoint": path.parent.name, "model": model.model_name,
             "first_layer": type(model.get_submodule("features.conv0" if hasattr(model, "features") else "conv1")).__name__,
