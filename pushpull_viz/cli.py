@@ -113,36 +113,120 @@ def _cmd_train(args: argparse.Namespace) -> None:
           f"checkpoints and metrics in {args.out}")
 
 
+def _model_labels(paths: list[str]) -> list[str]:
+    """Short unique names for checkpoint files: the run folder for generic file names."""
+    generic = {"last.pt", "best.pt", "model_best.pth.tar", "checkpoint.pth.tar"}
+    labels = [Path(p).parent.name if Path(p).name in generic and Path(p).parent.name else Path(p).name
+              for p in paths]
+    if len(set(labels)) < len(labels):
+        return [str(p) for p in paths]
+    return labels
+
+
+def _load_models(paths: list[str], image_shape) -> dict:
+    from .models import load_model_from_checkpoint, model_info
+
+    models = {}
+    for path, label in zip(paths, _model_labels(paths)):
+        model = load_model_from_checkpoint(path, map_location="cpu")
+        expected = tuple(model_info(model.model_name).input_shape)
+        if tuple(image_shape) != expected:
+            raise ValueError(f"{path}: model {model.model_name} takes {'x'.join(map(str, expected))} images, "
+                             f"the test images are {'x'.join(map(str, image_shape))}")
+        models[label] = model
+    return models
+
+
+def _check_baseline(baseline: str | None, models: dict) -> None:
+    if baseline not in (None, "alexnet-cifar") and baseline not in models:
+        raise ValueError(f"--baseline must be 'alexnet-cifar' or one of the evaluated models "
+                         f"({', '.join(models)}), got {baseline!r}")
+
+
+def _evaluate_released(args: argparse.Namespace, device):
+    """``evaluate --released FOLDER``: the published CIFAR-10-C / MNIST-C files."""
+    import torch
+
+    from .corruptions import CIFAR10C_BENCHMARK, open_released
+    from .data import load_dataset
+    from .models import load_model_from_checkpoint
+    from .robustness import evaluate_released
+
+    first = load_model_from_checkpoint(args.checkpoint[0], map_location="cpu")
+    suite_name = "mnist-c" if first.model_name.startswith("lenet") else "cifar10-c"
+    suite = open_released(args.released, suite_name)
+    shape = (1, 28, 28) if suite_name == "mnist-c" else (3, 32, 32)
+    models = _load_models(args.checkpoint, shape)
+    _check_baseline(args.baseline, models)
+    chosen = None
+    if args.corruptions:
+        wanted = []
+        for name in args.corruptions:
+            wanted += (list(suite.corruptions) if name in ("cifar10-c", "mnist-c") else
+                       list(CIFAR10C_BENCHMARK) if name == "cifar10-c-benchmark" else [name])
+        chosen = list(dict.fromkeys(wanted))
+    clean = load_dataset(args.dataset, "test", args.data_root, download=args.download) if args.dataset else None
+    images = suite.images(chosen[0] if chosen else suite.corruptions[0], 1)
+    count = images.shape[0]
+    indices = None
+    if args.subset is not None and args.subset < count:
+        indices = torch.randperm(count, generator=torch.Generator().manual_seed(args.seed))[:args.subset]
+        count = args.subset
+    if clean is not None and len(clean) != images.shape[0]:
+        raise ValueError(f"--dataset {args.dataset} has {len(clean)} test images, the released files "
+                         f"{images.shape[0]} per severity: pass the matching clean test set")
+    results = evaluate_released(models, suite, chosen, args.severities, clean, args.batch_size, device,
+                                progress=not args.no_progress, indices=indices)
+    return results, f"{suite_name} (released files)", count
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from .corruptions import MNIST_SUITES, corruption_info
+    from .corruptions import resolve_corruptions
     from .data import load_dataset
     from .io import atomic_write_text
-    from .models import load_model_from_checkpoint
-    from .robustness import evaluate
+    from .robustness import ALEXNET_CIFAR_ERRORS, evaluate, summary_table
     from .train import resolve_device
 
-    corruptions = []
-    for name in args.corruptions or []:
-        corruptions += list(MNIST_SUITES) if name == "mnist" else [corruption_info(name).name]
     device = resolve_device(args.device)
-    data = _subset(load_dataset(args.dataset, args.split, args.data_root, download=args.download), args.subset, args.seed)
-    models = {}
-    for path in args.checkpoint:
-        model = load_model_from_checkpoint(path, map_location="cpu")
-        _check_fits(model.model_name, data)
-        label = str(path)
-        models[label] = model
-    results = evaluate(models, data.images, data.labels, corruptions, args.severities, args.batch_size, device,
-                       args.seed, progress=not args.no_progress)
-    results.insert(1, "dataset", data.name)
+    if args.released:
+        results, name, count = _evaluate_released(args, device)
+        corruptions = sorted(set(results["corruption"]) - {"clean"})
+    else:
+        if not args.dataset:
+            raise ValueError("--dataset is required (or --released FOLDER for the published corruption files)")
+        corruptions = resolve_corruptions(args.corruptions or [])
+        data = _subset(load_dataset(args.dataset, args.split, args.data_root, download=args.download), args.subset,
+                       args.seed)
+        models = _load_models(args.checkpoint, data.image_shape)
+        _check_baseline(args.baseline, models)
+        results = evaluate(models, data.images, data.labels, corruptions, args.severities, args.batch_size, device,
+                           args.seed, progress=not args.no_progress)
+        name, count = data.name, len(data)
+    results.insert(1, "dataset", name)
     table = results.pivot_table(index=["corruption", "severity"], columns="model", values="accuracy", sort=False)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(f"accuracy (%) on {name}, {count} images:")
         print((100 * table).round(2).to_string())
+    baseline = args.baseline or ("alexnet-cifar" if corruptions and all(c in ALEXNET_CIFAR_ERRORS for c in corruptions)
+                                 else None)
+    has_clean = (results["corruption"] == "clean").any()
+    summary = summary_table(results, baseline) if corruptions and baseline and has_clean else None
+    if corruptions and baseline and not has_clean:
+        print("no mCE summary: it needs the clean error (pass --dataset with the clean test set)")
+    if summary is not None:
+        shown = summary.assign(clean_error=100 * summary["clean_error"], corruption_error=100 * summary["corruption_error"])
+        print(f"\nsummary (errors in %; mCE and relative mCE normalised by {summary['baseline'].iloc[0]}, "
+              f"over {summary['n_corruptions'].iloc[0]} corruptions):")
+        print(shown.drop(columns=["baseline"]).round(2).to_string(index=False))
     if args.out:
         atomic_write_text(args.out, results.to_csv(index=False))
         print(f"wrote {args.out}")
+        if summary is not None:
+            summary_path = Path(args.out).with_name(Path(args.out).stem + "_summary.csv")
+            atomic_write_text(summary_path, summary.to_csv(index=False))
+            print(f"wrote {summary_path}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -211,14 +295,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="accuracy of checkpoints on clean (and corrupted) test images",
                               description="Evaluate one or more checkpoints (this project's or the authors').")
     evaluate.add_argument("--checkpoint", required=True, nargs="+", help="checkpoint file(s)")
-    evaluate.add_argument("--dataset", required=True, help=datasets)
+    evaluate.add_argument("--dataset", default=None, help=datasets + " (with --released: the clean test set)")
+    evaluate.add_argument("--released", default=None, metavar="FOLDER",
+                          help="evaluate on the published CIFAR-10-C or MNIST-C .npy files in FOLDER "
+                               "(see pushpull_viz.corruptions.download_released) instead of generating them")
     evaluate.add_argument("--split", default="test", choices=["train", "test"])
     evaluate.add_argument("--corruptions", nargs="*", default=None,
-                          help="corruption names, or a suite: 'mnist' (default: clean only)")
+                          help="corruption names and/or suites: mnist, cifar10-c (all 19), cifar10-c-benchmark "
+                               "(the 15) (default: clean only)")
     evaluate.add_argument("--severities", type=int, nargs="*", default=None, help="severities (default: all)")
     evaluate.add_argument("--subset", type=int, default=None, help="evaluate on a random subset of N images")
     evaluate.add_argument("--batch-size", type=int, default=500)
-    evaluate.add_argument("--out", default=None, help="write the tidy results table to this CSV file")
+    evaluate.add_argument("--out", default=None, help="write the tidy results table to this CSV file "
+                          "(and the summary beside it as <name>_summary.csv)")
+    evaluate.add_argument("--baseline", default=None,
+                          help="normalise mCE by 'alexnet-cifar' (the paper's; default for CIFAR-10-C corruptions) "
+                               "or by one of the evaluated models (its label as printed)")
     _add_common(evaluate)
     evaluate.set_defaults(func=_cmd_evaluate)
 

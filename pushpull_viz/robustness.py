@@ -18,10 +18,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .corruptions import corrupt, corruption_info
+from .corruptions import corrupt, corruption_info, resolve_corruptions
 from .corruptions.registry import check_images
 
-__all__ = ["ALEXNET_CIFAR_ERRORS", "RobustnessSummary", "evaluate", "summarize"]
+__all__ = ["ALEXNET_CIFAR_ERRORS", "RobustnessSummary", "evaluate", "evaluate_released", "summarize",
+           "summary_table"]
 
 
 def _generator(device: torch.device, seed: int, corruption: str, severity: int) -> torch.Generator:
@@ -46,7 +47,8 @@ def evaluate(
         models: a model or ``{name: model}``; all see the same corrupted batches.
         images: test images ``(N, C, H, W)``, uint8 or float in [0, 1].
         labels: ``(N,)`` class indices.
-        corruptions: registered corruption names (:func:`~pushpull_viz.corruptions.list_corruptions`).
+        corruptions: registered corruption names (:func:`~pushpull_viz.corruptions.list_corruptions`)
+            and/or suite names such as ``"cifar10-c"`` (:func:`~pushpull_viz.corruptions.list_suites`).
         severities: which severities (default: all of each corruption's levels).
         batch_size: images per batch.
         device: where to corrupt and evaluate (default: the first model's device).
@@ -57,56 +59,135 @@ def evaluate(
         A DataFrame with columns ``model, corruption, severity, level, accuracy, error, n``;
         the clean set is the row with ``corruption == "clean"`` and ``severity == 0``.
     """
-    import pandas as pd
-    from tqdm.auto import tqdm
-
-    if isinstance(models, nn.Module):
-        models = {getattr(models, "model_name", type(models).__name__): models}
-    if not models:
-        raise ValueError("models is empty")
+    models = _as_dict(models)
     check_images(images)
     if labels.shape != (images.shape[0],):
         raise ValueError(f"labels must have shape ({images.shape[0]},), got {tuple(labels.shape)}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if isinstance(corruptions, str):
-        corruptions = [corruptions]
-    sets = [("clean", 0, None)]
-    for name in corruptions:
+    _check_batch_size(batch_size)
+    sets = [_Set("clean", 0, None, images, labels)]
+    for name in resolve_corruptions(corruptions):
         info = corruption_info(name)
         chosen = info.severities if severities is None else tuple(severities)
         bad = [s for s in chosen if s not in info.severities]
         if bad:
             raise ValueError(f"severities {bad} are not valid for {name!r}: it has severities 1..{len(info.levels)}")
-        sets += [(name, s, info.levels[s - 1]) for s in chosen]
+        sets += [_Set(name, s, info.levels[s - 1], images, labels, seed) for s in chosen]
+    return _score(models, sets, batch_size, device, progress)
+
+
+def evaluate_released(
+    models: nn.Module | Mapping[str, nn.Module],
+    suite,
+    corruptions: Sequence[str] | None = None,
+    severities: Sequence[int] | None = None,
+    clean=None,
+    batch_size: int = 500,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    indices: Tensor | None = None,
+):
+    """Like :func:`evaluate`, on the published files instead of corruptions made on the fly.
+
+    Args:
+        models: a model or ``{name: model}``.
+        suite: a :class:`~pushpull_viz.corruptions.ReleasedSuite` (``open_released(root, "cifar10-c")``).
+        corruptions: which of its corruptions (default: all present).
+        severities: which severities (default: all of the suite's).
+        clean: the clean test set (:class:`~pushpull_viz.data.ImageTensors`) for the clean row;
+            default: the suite's own (MNIST-C's ``identity``), else no clean row.
+        batch_size, device, progress: as in :func:`evaluate`.
+        indices: evaluate only these rows of every block (and of ``clean``): a subset of the
+            test set, the same images in every corruption.
+
+    Returns:
+        The same tidy DataFrame as :func:`evaluate` (``level`` is empty: the files fix it).
+    """
+    models = _as_dict(models)
+    _check_batch_size(batch_size)
+    chosen = tuple(suite.corruptions if corruptions is None else corruptions)
+    wanted = tuple(suite.severities if severities is None else severities)
+    bad = [s for s in wanted if s not in suite.severities]
+    if bad:
+        raise ValueError(f"severities {bad} are not in {suite.suite}: it has {', '.join(map(str, suite.severities))}")
+    if clean is None and suite.has_clean:
+        clean = suite.clean()
+    def rows(tensor: Tensor) -> Tensor:
+        return tensor if indices is None else tensor[indices]
+
+    sets = [_Set("clean", 0, None, rows(clean.images), rows(clean.labels))] if clean is not None else []
+    for name in chosen:
+        sets += [_Set(name, s, None, lambda n=name, s=s: rows(suite.images(n, s)),
+                      lambda n=name, s=s: rows(suite.labels(n, s))) for s in wanted]
+    return _score(models, sets, batch_size, device, progress)
+
+
+@dataclass
+class _Set:
+    """One test set: images and labels (tensors, or functions loading them when needed); a
+    corruption made on the fly when ``seed`` is given."""
+
+    corruption: str
+    severity: int
+    level: Any
+    images: Any
+    labels: Any
+    seed: int | None = None
+
+    def load(self) -> tuple[Tensor, Tensor]:
+        images = self.images() if callable(self.images) else self.images
+        labels = self.labels() if callable(self.labels) else self.labels
+        return images, labels
+
+
+def _as_dict(models) -> dict[str, nn.Module]:
+    if isinstance(models, nn.Module):
+        models = {getattr(models, "model_name", type(models).__name__): models}
+    if not models:
+        raise ValueError("models is empty")
+    return dict(models)
+
+
+def _check_batch_size(batch_size) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+
+
+def _score(models: dict[str, nn.Module], sets: list[_Set], batch_size: int, device, progress: bool):
+    """Accuracy of every model on every set, one batch at a time; the tidy table."""
+    import pandas as pd
+    from tqdm.auto import tqdm
+
     if device is None:
         first = next(iter(models.values()))
         device = next(first.parameters()).device if any(True for _ in first.parameters()) else torch.device("cpu")
     device = torch.device(device)
     for model in models.values():
         model.to(device).eval()
-    labels = labels.to(device)
-    correct = {(m, c, s): 0 for m in models for c, s, _ in sets}
-    batches = range(0, images.shape[0], batch_size)
-    bar = tqdm(total=len(sets) * len(batches), desc="robustness", unit="batch", disable=not progress or None)
+    rows = []
+    bar = tqdm(total=len(sets), desc="robustness", unit="set", disable=not progress or None)
     with torch.inference_mode():
-        for name, severity, _ in sets:
-            generator = _generator(device, seed, name, severity) if name != "clean" else None
-            for start in batches:
+        for test_set in sets:
+            images, labels = test_set.load()
+            generator = None if test_set.seed is None else _generator(device, test_set.seed, test_set.corruption,
+                                                                      test_set.severity)
+            correct = dict.fromkeys(models, 0)
+            for start in range(0, images.shape[0], batch_size):
                 batch = images[start:start + batch_size].to(device)
-                if name != "clean":
-                    batch = corrupt(batch, name, severity, generator)
+                if generator is not None:
+                    batch = corrupt(batch, test_set.corruption, test_set.severity, generator)
                 batch = batch.float() / 255 if batch.dtype == torch.uint8 else batch.float()
-                target = labels[start:start + batch_size]
-                for model_name, model in models.items():
-                    correct[(model_name, name, severity)] += (model(batch).argmax(1) == target).sum().item()
-                bar.update(1)
+                target = labels[start:start + batch_size].to(device)
+                for name, model in models.items():
+                    correct[name] += (model(batch).argmax(1) == target).sum().item()
+            n = images.shape[0]
+            rows += [{"model": name, "corruption": test_set.corruption, "severity": test_set.severity,
+                      "level": test_set.level, "accuracy": correct[name] / n, "error": (n - correct[name]) / n,
+                      "n": n} for name in models]
+            bar.set_postfix_str(f"{test_set.corruption} s{test_set.severity}", refresh=False)
+            bar.update(1)
     bar.close()
-    n = images.shape[0]
-    rows = [{"model": m, "corruption": c, "severity": s, "level": level,
-             "accuracy": correct[(m, c, s)] / n, "error": (n - correct[(m, c, s)]) / n, "n": n}
-            for m in models for c, s, level in sets]
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return table.sort_values("model", kind="stable", key=lambda m: m.map(list(models).index)).reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------ metrics
@@ -245,3 +326,30 @@ def summarize(
         corruption_error = float(table["error"].mean())
     return RobustnessSummary(clean, corruption_error, 100 * float(table["ce"].mean()),
                              100 * float(table["rce"].mean()), table, label)
+
+
+def summary_table(results, baseline: str = "alexnet-cifar"):
+    """One :class:`RobustnessSummary` row per model of an :func:`evaluate` table.
+
+    Args:
+        results: the tidy DataFrame of :func:`evaluate` (several models allowed).
+        baseline: ``"alexnet-cifar"`` (the paper's normaliser) or the name of one of the
+            models in ``results`` (e.g. the plain twin of a push-pull model).
+
+    Returns:
+        A DataFrame ``model, clean_error, corruption_error, mCE, relative_mCE, n_corruptions,
+        baseline``.
+    """
+    import pandas as pd
+
+    models = list(dict.fromkeys(results["model"]))
+    if baseline != "alexnet-cifar" and baseline not in models:
+        raise ValueError(f"baseline must be 'alexnet-cifar' or one of the models ({', '.join(map(str, models))}), "
+                         f"got {baseline!r}")
+    base = "alexnet-cifar" if baseline == "alexnet-cifar" else results[results["model"] == baseline]
+    rows = []
+    for name in models:
+        row = summarize(results, baseline=base, model=name).as_row()
+        row["baseline"] = "alexnet-cifar (paper)" if baseline == "alexnet-cifar" else str(baseline)
+        rows.append({"model": name, **row})
+    return pd.DataFrame(rows)

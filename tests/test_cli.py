@@ -6,6 +6,7 @@ import csv
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 import torch
 
@@ -81,7 +82,29 @@ def test_evaluate_authors_checkpoints(official_checkpoints, data_root, capsys):
     assert main(["evaluate", "--checkpoint", *files, "--dataset", "cifar10-jpeg75", "--subset", "100",
                  "--data-root", str(data_root), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "resnet-20-pp" in out and "clean" in out
+    assert "resnet-20-pp" in out and "clean" in out and "summary" not in out  # clean only: no mCE
+
+
+def test_evaluate_cifar10c_suite_with_summary(official_checkpoints, data_root, tmp_path, capsys):
+    files = [str(official_checkpoints / name / "model_best.pth.tar") for name in ("resnet-20", "resnet-20-pp")]
+    out_csv = tmp_path / "r20.csv"
+    assert main(["evaluate", "--checkpoint", *files, "--dataset", "cifar10-jpeg75", "--subset", "20",
+                 "--corruptions", "cifar10-c", "--data-root", str(data_root), "--no-progress",
+                 "--out", str(out_csv)]) == 0
+    out = capsys.readouterr().out
+    assert "normalised by alexnet-cifar (paper), over 19 corruptions" in out
+    results = pd.read_csv(out_csv)
+    assert len(results) == 2 * (1 + 19 * 5) and set(results["model"]) == {"resnet-20", "resnet-20-pp"}
+    summary = pd.read_csv(tmp_path / "r20_summary.csv")
+    assert list(summary["model"]) == ["resnet-20", "resnet-20-pp"] and (summary["n_corruptions"] == 19).all()
+    assert summary["mCE"].between(20, 400).all() and summary["baseline"].str.contains("alexnet").all()
+    # the same table normalised by the plain model: its own mCE is exactly 100
+    assert main(["evaluate", "--checkpoint", *files, "--dataset", "cifar10-jpeg75", "--subset", "20",
+                 "--corruptions", "gaussian_noise", "fog", "--severities", "2", "--baseline", "resnet-20",
+                 "--data-root", str(data_root), "--no-progress", "--out", str(tmp_path / "b.csv")]) == 0
+    by_plain = pd.read_csv(tmp_path / "b_summary.csv").set_index("model")
+    assert by_plain.loc["resnet-20", "mCE"] == pytest.approx(100)
+    assert by_plain.loc["resnet-20-pp", "baseline"] == "resnet-20"
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -90,7 +113,10 @@ def test_evaluate_authors_checkpoints(official_checkpoints, data_root, capsys):
     (["train", "--model", "lenet-a", "--alpha", "0.5", "--dataset", "mnist", "--out", "x"], "need --pushpull"),
     (["train", "--model", "lenet-a", "--dataset", "mnist-c", "--out", "x"], "unknown dataset 'mnist-c'"),
     (["evaluate", "--checkpoint", "missing.pt", "--dataset", "mnist"], "checkpoint file not found"),
-    (["evaluate", "--checkpoint", "missing.pt", "--dataset", "mnist", "--corruptions", "fog2"], "unknown corruption 'fog2'"),
+    (["evaluate", "--checkpoint", "missing.pt", "--dataset", "mnist", "--corruptions", "fog2"],
+     "unknown corruption or suite 'fog2'. Did you mean 'fog'"),
+    (["evaluate", "--checkpoint", "missing.pt", "--dataset", "mnist", "--corruptions", "cifar10c"],
+     "Did you mean 'cifar10-c'"),
 ])
 def test_cli_errors_are_one_readable_line(argv, message, data_root, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -189,3 +215,30 @@ def test_killed_training_process_resumes_to_the_same_weights(data_root, tmp_path
     whole = torch.load(tmp_path / "whole" / "last.pt", weights_only=True)["model"]
     resumed = torch.load(last, weights_only=True)["model"]
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+
+def test_evaluate_on_released_files(official_checkpoints, tmp_path, monkeypatch, capsys):
+    """--released reads the published layout (a tiny fake here: 4 images per severity)."""
+    import numpy as np
+
+    from pushpull_viz.corruptions import released
+
+    monkeypatch.setattr(released, "CIFAR10C_IMAGES_PER_SEVERITY", 4)
+    folder = tmp_path / "CIFAR-10-C"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("fog", "gaussian_noise"):
+        np.save(folder / f"{name}.npy", rng.integers(0, 256, (20, 32, 32, 3)).astype(np.uint8))
+    np.save(folder / "labels.npy", rng.integers(0, 10, 20).astype(np.uint8))
+    checkpoint = str(official_checkpoints / "resnet-20" / "model_best.pth.tar")
+    out_csv = tmp_path / "released.csv"
+    assert main(["evaluate", "--checkpoint", checkpoint, "--released", str(tmp_path), "--severities", "1", "5",
+                 "--no-progress", "--out", str(out_csv)]) == 0
+    results = pd.read_csv(out_csv)
+    assert results["corruption"].tolist() == ["gaussian_noise"] * 2 + ["fog"] * 2 and (results["n"] == 4).all()
+    assert "cifar10-c (released files)" in capsys.readouterr().out
+    assert main(["evaluate", "--checkpoint", checkpoint, "--released", str(tmp_path), "--dataset", "cifar10-jpeg75",
+                 "--data-root", str(official_checkpoints.parents[1] / "data"), "--no-progress"]) == 2
+    assert "has 10000 test images, the released files 4 per severity" in capsys.readouterr().err
+    assert main(["evaluate", "--checkpoint", checkpoint, "--released", str(tmp_path / "nope"), "--no-progress"]) == 2
+    assert "download_released" in capsys.readouterr().err

@@ -4,9 +4,10 @@
 ``(N, C, H, W)`` in [0, 1] or as uint8 and returns the same shape, dtype and device.
 ``severity`` indexes the corruption's level grid, starting at 1.
 
-So far: the paper's MNIST suites (:mod:`.mnist`) and 11 of the 19 CIFAR-10-C corruptions
-(:mod:`.cifar_noise_digital`: noise, gaussian and defocus blur, brightness, contrast, saturate,
-pixelate, JPEG). Glass, motion and zoom blur, snow, frost, fog, spatter and elastic are not ported yet.
+Suites: the paper's MNIST noise suites (:mod:`.mnist`) and all 19 CIFAR-10-C corruptions
+(:mod:`.cifar10c`, with the functions in :mod:`.cifar_noise`, :mod:`.cifar_blur`,
+:mod:`.cifar_weather` and :mod:`.cifar_digital`, built from the batched filters of
+:mod:`.filters`). :mod:`.released` reads the published CIFAR-10-C and MNIST-C files.
 
 Example:
     >>> x = torch.full((2, 1, 28, 28), 0.5)
@@ -17,11 +18,12 @@ Example:
 
 from __future__ import annotations
 
-from .registry import CORRUPTIONS, Corruption, corruption_info, corrupt, list_corruptions, register_corruption
+from .registry import (CORRUPTIONS, Corruption, corruption_info, corrupt, list_corruptions, list_suites,
+                       register_corruption, register_suite, resolve_corruptions)
 from . import mnist  # noqa: F401  (registers the MNIST suites)
-from . import cifar_noise_digital  # noqa: F401  (registers the CIFAR-10-C corruptions ported so far)
-from .cifar10c import CIFAR10C_ALL, CIFAR10C_BENCHMARK, CIFAR10C_EXTRA
+from .cifar10c import CIFAR10C_ALL, CIFAR10C_BENCHMARK, CIFAR10C_EXTRA, CIFAR10C_PARAMETERS  # registers them
 from .mnist import MNIST_SUITES, gaussian_noise_variance, poisson_contrast
+from .released import MNISTC_ALL, RELEASED_ARCHIVES, ReleasedSuite, download_released, open_released
 
 import torch  # noqa: E402  (for the doctest)
 
@@ -29,13 +31,22 @@ __all__ = [
     "CIFAR10C_ALL",
     "CIFAR10C_BENCHMARK",
     "CIFAR10C_EXTRA",
+    "CIFAR10C_PARAMETERS",
     "CORRUPTIONS",
     "Corruption",
+    "MNISTC_ALL",
     "MNIST_SUITES",
+    "RELEASED_ARCHIVES",
+    "ReleasedSuite",
     "corrupt",
     "corruption_info",
+    "download_released",
     "gaussian_noise_variance",
     "list_corruptions",
+    "list_suites",
+    "open_released",
     "poisson_contrast",
     "register_corruption",
+    "register_suite",
+    "resolve_corruptions",
 ]

@@ -1,11 +1,12 @@
-"""RGB <-> HSV for batches of float images in [0, 1] (hue in [0, 1), as scikit-image's rgb2hsv)."""
+"""RGB <-> HSV for batches of float images in [0, 1] (hue in [0, 1), as scikit-image's rgb2hsv),
+and the channel check of the colour corruptions."""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 
-__all__ = ["hsv_to_rgb", "rgb_to_hsv"]
+__all__ = ["hsv_to_rgb", "needs_rgb", "rgb_to_hsv"]
 
 
 def rgb_to_hsv(rgb: Tensor) -> Tensor:
@@ -37,3 +38,9 @@ def hsv_to_rgb(hsv: Tensor) -> Tensor:
     ], 0)  # (6, N, 3, H, W)
     index = sector[None, :, None].expand(1, -1, 3, -1, -1)
     return choices.gather(0, index)[0]
+
+
+def needs_rgb(x: Tensor, name: str) -> None:
+    """Colour corruptions need RGB input; say so instead of failing inside."""
+    if x.shape[1] != 3:
+        raise ValueError(f"{name} works on RGB images (3 channels), got {x.shape[1]}")

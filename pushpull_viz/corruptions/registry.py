@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["CORRUPTIONS", "Corruption", "corrupt", "corruption_info", "list_corruptions", "register_corruption",
-           "check_images"]
+           "check_images", "list_suites", "register_suite", "resolve_corruptions"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,44 @@ def register_corruption(corruption: Corruption) -> Corruption:
 def list_corruptions(suite: str | None = None) -> list[str]:
     """Registered corruption names, optionally of one suite, in registration order."""
     return [name for name, c in CORRUPTIONS.items() if suite is None or c.suite == suite]
+
+
+_SUBSETS: dict[str, tuple[str, ...]] = {}
+
+
+def register_suite(name: str, corruptions: tuple[str, ...]) -> None:
+    """Name a subset of registered corruptions (e.g. CIFAR-10-C's 15 benchmark ones)."""
+    for corruption in corruptions:
+        corruption_info(corruption)
+    _SUBSETS[name] = tuple(corruptions)
+
+
+def list_suites() -> dict[str, tuple[str, ...]]:
+    """Suite name -> its corruptions: every registered ``suite`` plus the named subsets."""
+    suites: dict[str, tuple[str, ...]] = {}
+    for name, corruption in CORRUPTIONS.items():
+        suites[corruption.suite] = suites.get(corruption.suite, ()) + (name,)
+    return {**suites, **_SUBSETS}
+
+
+def resolve_corruptions(names) -> list[str]:
+    """Expand suite names (:func:`list_suites`) and check corruption names, keeping order and
+    dropping repeats; an unknown name raises ``ValueError`` listing suites and corruptions."""
+    if isinstance(names, str):
+        names = [names]
+    suites = list_suites()
+    resolved: list[str] = []
+    for name in names:
+        if name in suites:
+            resolved += suites[name]
+        elif name in CORRUPTIONS:
+            resolved.append(name)
+        else:
+            close = difflib.get_close_matches(str(name), [*suites, *CORRUPTIONS], n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"unknown corruption or suite {name!r}.{hint} Suites: {', '.join(suites)}; "
+                             f"corruptions: {', '.join(CORRUPTIONS)}")
+    return list(dict.fromkeys(resolved))
 
 
 def corruption_info(name: str) -> Corruption:
