@@ -229,6 +229,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             print(f"wrote {summary_path}")
 
 
+def _cmd_export_weights(args: argparse.Namespace) -> None:
+    import json
+
+    from .pretrained import export_weights, write_cards
+
+    card = json.loads(args.card) if args.card else {}
+    if not isinstance(card, dict):
+        raise ValueError("--card must be a JSON object, e.g. '{\"command\": \"...\"}'")
+    path = export_weights(args.checkpoint, args.out, card, half=args.half)
+    print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
+    if args.write_cards:
+        print(f"wrote {write_cards(path.parent)}")
+
+
 def _cmd_demo(args: argparse.Namespace) -> None:
     from .demo import run_demo
 
@@ -313,6 +327,16 @@ def build_parser() -> argparse.ArgumentParser:
                                "or by one of the evaluated models (its label as printed)")
     _add_common(evaluate)
     evaluate.set_defaults(func=_cmd_evaluate)
+
+    export = sub.add_parser("export-weights", help="write a small weights-only file (with a model card) from a run",
+                            description="Turn a run's best.pt into a weights-only checkpoint with a model card, "
+                                        "as shipped in pushpull_viz/weights.")
+    export.add_argument("--checkpoint", required=True, help="a run checkpoint (best.pt or last.pt)")
+    export.add_argument("--out", required=True, help="the .pt file to write")
+    export.add_argument("--card", default=None, help="extra model-card entries as a JSON object")
+    export.add_argument("--half", action="store_true", help="store float16 weights (half the size)")
+    export.add_argument("--write-cards", action="store_true", help="rewrite README.md beside --out from all cards")
+    export.set_defaults(func=_cmd_export_weights)
 
     demo = sub.add_parser("demo", help="the main job: LeNet vs push-pull LeNet on noisy MNIST, with a report",
                           description="Train a LeNet and a push-pull LeNet on MNIST, test them on noisy digits and "

@@ -18,7 +18,7 @@ def test_registry():
 
 # corruptions without random parameters (everything else draws from the generator)
 DETERMINISTIC = {"gaussian_blur", "defocus_blur", "zoom_blur", "brightness", "contrast", "saturate", "pixelate",
-                 "jpeg_compression"}
+                 "jpeg_compression", "mnistc_scale", "mnistc_brightness", "mnistc_stripe", "mnistc_canny_edges"}
 
 
 @pytest.mark.parametrize("name", list_corruptions())
@@ -37,7 +37,7 @@ def test_contract(name, device):
         else:
             assert a.equal(c)
     u = (x * 255).round().to(torch.uint8)
-    out = corrupt(u, name, 2, torch.Generator(device=device).manual_seed(0))
+    out = corrupt(u, name, corruption_info(name).severities[-1], torch.Generator(device=device).manual_seed(0))
     assert out.dtype == torch.uint8 and out.shape == u.shape and out.device == u.device
     assert corrupt(x.double(), name, 1).dtype == torch.float64
 

@@ -22,6 +22,8 @@ from .registry import (CORRUPTIONS, Corruption, corruption_info, corrupt, list_c
                        register_corruption, register_suite, resolve_corruptions)
 from . import mnist  # noqa: F401  (registers the MNIST suites)
 from .cifar10c import CIFAR10C_ALL, CIFAR10C_BENCHMARK, CIFAR10C_EXTRA, CIFAR10C_PARAMETERS  # registers them
+from . import mnist_c  # noqa: F401  (registers the MNIST-C suite)
+from .mnist_c import MNISTC_CORRUPTIONS
 from .mnist import MNIST_SUITES, gaussian_noise_variance, poisson_contrast
 from .released import MNISTC_ALL, RELEASED_ARCHIVES, ReleasedSuite, download_released, open_released
 
@@ -35,6 +37,7 @@ __all__ = [
     "CORRUPTIONS",
     "Corruption",
     "MNISTC_ALL",
+    "MNISTC_CORRUPTIONS",
     "MNIST_SUITES",
     "RELEASED_ARCHIVES",
     "ReleasedSuite",

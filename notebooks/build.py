@@ -1,0 +1,84 @@
+"""Write (and optionally execute) the five notebooks from the cell sources in ``notebooks/cells/``.
+
+The cell sources are the one place to edit a notebook; this script turns each into an
+``.ipynb`` and, with ``--execute``, runs it top to bottom (quick mode unless
+``PUSHPULL_MODE=full``) so the committed notebook carries real outputs.
+
+    python notebooks/build.py                 # write the notebooks without outputs
+    python notebooks/build.py --execute       # write and run them (quick mode, this machine)
+    python notebooks/build.py 04 --execute    # only notebook 04
+
+A cell source file is plain Python in "percent" format: ``# %% [markdown]`` starts a markdown
+cell (its lines are comments), ``# %%`` a code cell, ``# %% tags=["parameters"]`` a code cell
+with tags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+CELLS = HERE / "cells"
+
+
+def parse(path: Path) -> nbformat.NotebookNode:
+    """Percent-format source -> notebook."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["language_info"] = {"name": "python"}
+    blocks = re.split(r"^# %%(.*)$", path.read_text(), flags=re.M)
+    for header, body in zip(blocks[1::2], blocks[2::2]):
+        body = body.strip("\n")
+        if header.strip().startswith("[markdown]"):
+            text = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in body.splitlines())
+            notebook.cells.append(nbformat.v4.new_markdown_cell(text))
+        else:
+            cell = nbformat.v4.new_code_cell(body)
+            tags = re.search(r"tags=(\[.*\])", header)
+            if tags:
+                cell.metadata["tags"] = json.loads(tags.group(1))
+            notebook.cells.append(cell)
+    for index, cell in enumerate(notebook.cells):
+        cell["id"] = f"{path.stem[:2]}-{index:02d}"
+    return notebook
+
+
+def execute(notebook: nbformat.NotebookNode, timeout: int) -> None:
+    from nbclient import NotebookClient
+
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("only", nargs="*", help="notebook number prefixes (default: all)")
+    parser.add_argument("--execute", action="store_true", help="run each notebook and keep its outputs")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    args = parser.parse_args()
+    sources = sorted(CELLS.glob("[0-9][0-9]_*.py"))
+    if args.only:
+        sources = [s for s in sources if any(s.name.startswith(p) for p in args.only)]
+    for source in sources:
+        notebook = parse(source)
+        if args.execute:
+            start = time.perf_counter()
+            execute(notebook, args.timeout)
+            print(f"{source.stem}: executed in {time.perf_counter() - start:.0f} s "
+                  f"(mode {os.environ.get('PUSHPULL_MODE', 'quick')})", file=sys.stderr)
+        target = HERE / f"{source.stem}.ipynb"
+        temporary = target.with_suffix(".ipynb.tmp")
+        nbformat.write(notebook, temporary)
+        os.replace(temporary, target)
+        print(f"wrote {target.relative_to(HERE.parent)} ({target.stat().st_size / 1024:.0f} KiB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Small helpers the notebooks share (so no code is copy-pasted between them): the run mode,
+the data root, and a line saying which mode and machine produced the outputs."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import torch
+
+__all__ = ["notebook_settings"]
+
+MODES = ("quick", "full")
+
+
+def notebook_settings(mode: str | None = None, data_root: str | None = None) -> dict:
+    """The parameters every notebook starts from, and a description of this machine.
+
+    Args:
+        mode: ``"quick"`` (CPU, minutes, for a laptop and CI) or ``"full"`` (paper scale; a GPU
+            is recommended). Default: ``$PUSHPULL_MODE``, else ``"quick"``.
+        data_root: the data folder (``MNIST/raw``, ``cifar10-jpeg75``). Default:
+            ``$PUSHPULL_DATA``; ``None`` means torchvision may download MNIST.
+
+    Returns:
+        ``{"mode", "quick", "data_root", "device", "machine"}``; ``machine`` is a one-line
+        description to print at the top of the outputs.
+
+    Example:
+        >>> notebook_settings("quick")["quick"]
+        True
+    """
+    mode = mode or os.environ.get("PUSHPULL_MODE", "quick")
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
+    data_root = data_root or os.environ.get("PUSHPULL_DATA")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    gpu = f", GPU {torch.cuda.get_device_name()}" if device == "cuda" else ", no GPU"
+    machine = (f"mode={mode}; {platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores{gpu}; "
+               f"torch {torch.__version__}; data root {data_root or '(none: torchvision download)'}")
+    return {"mode": mode, "quick": mode == "quick", "data_root": data_root, "device": device, "machine": machine}
