@@ -1,6 +1,6 @@
 # The two commands of the README. Each sets up .venv (once) and then runs.
 #   make demo   - the main job: LeNet vs push-pull LeNet on noisy MNIST, report in outputs/demo
-#   make test   - the test suite
+#   make test   - the test suite, and the five notebooks executed in quick mode (nbmake)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -9,7 +9,7 @@ BIN     = $(VENV)/bin
 PUSHPULL_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export PUSHPULL_DATA
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench notebooks clean
 
 $(BIN)/pushpull-viz: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,16 @@ demo: $(BIN)/pushpull-viz
 	$(BIN)/pushpull-viz demo --out outputs/demo
 
 test: $(BIN)/pushpull-viz
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --nbmake --nbmake-timeout=900 tests pushpull_viz notebooks/*.ipynb
 
 bench: $(BIN)/pushpull-viz
 	$(BIN)/python benchmarks/bench_layer.py
 	$(BIN)/python benchmarks/bench_train.py --time-to-accuracy
+	$(BIN)/python benchmarks/bench_corruptions.py
+	$(BIN)/python benchmarks/bench_widgets.py
+
+notebooks: $(BIN)/pushpull-viz
+	$(BIN)/python notebooks/build.py --execute
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import platform
+from pathlib import Path
 
 import torch
 
-__all__ = ["notebook_settings"]
+__all__ = ["notebook_settings", "official_checkpoint"]
 
 MODES = ("quick", "full")
 
@@ -39,3 +40,22 @@ def notebook_settings(mode: str | None = None, data_root: str | None = None) -> 
     machine = (f"mode={mode}; {platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores{gpu}; "
                f"torch {torch.__version__}; data root {data_root or '(none: torchvision download)'}")
     return {"mode": mode, "quick": mode == "quick", "data_root": data_root, "device": device, "machine": machine}
+
+
+def official_checkpoint(name: str, data_root: str | None = None) -> Path | None:
+    """Path of one of the authors' checkpoints (``resnet-20``, ``resnet-20-pp``, ``densenet-40-12``,
+    ``densenet-40-12-pp``), or ``None`` if they are not on this machine.
+
+    Looked up in ``$PUSHPULL_CHECKPOINTS``, else ``<data root>/../checkpoints/official``.
+
+    Example:
+        >>> official_checkpoint("no-such-model", data_root="/nonexistent") is None
+        True
+    """
+    data_root = data_root or os.environ.get("PUSHPULL_DATA")
+    folder = os.environ.get("PUSHPULL_CHECKPOINTS") or (str(Path(data_root).parent / "checkpoints" / "official")
+                                                        if data_root else None)
+    if folder is None:
+        return None
+    path = Path(folder) / name / "model_best.pth.tar"
+    return path if path.is_file() else None

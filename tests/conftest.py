@@ -36,6 +36,15 @@ def official_checkpoints(data_root: Path) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Every test starts and ends without open matplotlib figures."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
 @pytest.fixture(params=DEVICES)
 def device(request) -> torch.device:
     return torch.device(request.param)

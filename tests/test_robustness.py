@@ -57,15 +57,10 @@ def test_errors():
 from pushpull_viz.corruptions.cifar10c import CIFAR10C_ALL, CIFAR10C_BENCHMARK  # noqa: E402
 from pushpull_viz.robustness import ALEXNET_CIFAR_ERRORS, summarize  # noqa: E402
 
-# Paper Table 2: per-corruption errors (%, mean over severities) of ResNet-20 and ResNet-20-PP.
-TABLE2 = {
-    "gaussian_noise": (57.41, 49.90), "shot_noise": (45.75, 39.98), "impulse_noise": (41.88, 37.20),
-    "speckle_noise": (41.34, 37.55), "defocus_blur": (21.43, 22.30), "glass_blur": (58.82, 58.56),
-    "motion_blur": (30.62, 29.50), "zoom_blur": (27.54, 29.68), "gaussian_blur": (31.32, 33.24),
-    "snow": (25.06, 25.59), "frost": (31.39, 31.29), "fog": (16.56, 17.58), "spatter": (19.03, 17.85),
-    "brightness": (9.73, 10.34), "contrast": (29.59, 30.50), "elastic_transform": (20.37, 20.65),
-    "pixelate": (32.33, 32.70), "jpeg_compression": (23.81, 22.16), "saturate": (11.52, 11.70),
-}
+from pushpull_viz.paper import TABLE2_PERCENT  # noqa: E402  (paper Table 2, errors in %)
+
+# ResNet-20 and ResNet-20-PP: the first two columns
+TABLE2 = {name: (values[0], values[1]) for name, values in TABLE2_PERCENT.items()}
 
 
 def test_name_lists():

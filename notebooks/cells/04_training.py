@@ -10,7 +10,7 @@
 # push-pull twin with the package's `fit`, draw their learning curves, then sweep alpha and test
 # each model on the paper's Gaussian-noise suite.
 #
-# *Quick mode* (default) trains for a few epochs on 20,000 digits, a few minutes on a laptop CPU.
+# *Quick mode* (default) trains for 3 epochs on 20,000 digits, a few minutes on a laptop CPU.
 # *Full mode* (`PUSHPULL_MODE=full`) uses the paper's 90-epoch recipe on all 60,000 digits.
 
 # %% tags=["parameters"]
@@ -21,11 +21,13 @@ QUICK = S["quick"]
 RECIPE = "lenet-quick" if QUICK else "lenet-paper"  # lenet-paper: 90 epochs, lr 0.1 /10 at 30 and 60
 EPOCHS = 3 if QUICK else 90
 TRAIN_IMAGES = 20_000 if QUICK else None  # None: all 60,000
-ALPHAS = [0.0, 1.0, 2.0] if QUICK else [0.0, 0.5, 1.0, 1.5, 2.0]
+ALPHAS = [0.5, 2.0] if QUICK else [0.5, 1.5, 2.0]  # alpha = 0 and 1: the two runs above (see below)
 SEED = 0
 print(S["machine"])
 
 # %%
+%config InlineBackend.rc = {"figure.dpi": 80}  # smaller embedded figures
+%matplotlib inline
 import time
 
 import matplotlib.pyplot as plt
@@ -70,13 +72,16 @@ fig = plot_training_curves({name: run.history for name, run in runs.items()})
 #
 # ## The effect of alpha
 #
-# alpha scales the inhibition: alpha = 0 keeps only the rectified push response (a conv + ReLU),
-# larger alpha subtracts more of the opposite-polarity response. One model per alpha, each tested
-# on clean digits and on Gaussian noise of increasing variance (the paper's MNIST suite; it quotes
-# sigma^2 = 0.2).
+# alpha scales the inhibition: larger alpha subtracts more of the opposite-polarity response.
+# alpha = 0 keeps only the rectified push response; LeNet applies a ReLU after its first layer
+# anyway, so a push-pull LeNet with alpha = 0 computes the same function as the plain LeNet: with
+# the same seed it trains identically (an earlier quick run of this notebook gave the same accuracy
+# in every condition for both). So the plain run stands for alpha = 0 and the run above for
+# alpha = 1; we train the other alphas and test every model on clean digits and on Gaussian noise
+# of increasing variance (the paper's MNIST suite; it quotes sigma^2 = 0.2).
 
 # %%
-models = {"plain": runs["LeNet-A"].model}
+models = {"plain (= PP alpha=0)": runs["LeNet-A"].model, "PP alpha=1": runs["LeNet-A-PP (alpha=1)"].model}
 for alpha in ALPHAS:
     seed_everything(SEED)
     result = fit(build_model("lenet-a", pushpull=True, alpha=alpha), (train, test), RECIPE, epochs=EPOCHS,

@@ -60,7 +60,7 @@ def plot_accuracy_vs_level(results: "pandas.DataFrame", corruptions: Sequence[st
         levels = part.sort_values("severity")["level"].drop_duplicates()
         if len(levels) > 1 and levels.is_monotonic_decreasing:
             ax.invert_xaxis()  # e.g. contrast: a lower level is a harder one, so harder stays to the right
-    axes[0, 0].annotate("dotted: clean accuracy", xy=(0.02, 0.03), xycoords="axes fraction", fontsize=8)
+    axes[0, 0].annotate("dotted: clean accuracy", xy=(0.98, 0.9), xycoords="axes fraction", fontsize=8, ha="right")
     fig.tight_layout()
     return fig
 
