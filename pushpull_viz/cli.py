@@ -243,6 +243,17 @@ def _cmd_export_weights(args: argparse.Namespace) -> None:
         print(f"wrote {write_cards(path.parent)}")
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> None:
+    from .reproduce import reproduce_mnist, study_plan
+
+    plan = study_plan(quick=args.quick, epochs=args.epochs, seeds=args.seeds, models=args.models,
+                      sweep=not args.no_sweep)
+    import shlex
+
+    reproduce_mnist(args.out, args.data_root, plan, runs=args.runs, device=args.device, progress=not args.no_progress,
+                    command="pushpull-viz " + shlex.join(args.argv))
+
+
 def _cmd_demo(args: argparse.Namespace) -> None:
     from .demo import run_demo
 
@@ -338,6 +349,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--write-cards", action="store_true", help="rewrite README.md beside --out from all cards")
     export.set_defaults(func=_cmd_export_weights)
 
+    reproduce = sub.add_parser("reproduce", help="rerun the paper's MNIST study and write a results page",
+                               description="Train LeNets A-D plain and push-pull over several seeds, test them on "
+                                           "the paper's noise suites, sweep alpha and h, and write tables, figures "
+                                           "and README.md into --out. Reruns reuse finished and resume unfinished runs.")
+    reproduce.add_argument("study", choices=["mnist"], help="which study")
+    reproduce.add_argument("--out", default="results/mnist", help="results folder (default: %(default)s)")
+    reproduce.add_argument("--runs", default=None, help="training-run folder (default: runs/reproduce-mnist)")
+    reproduce.add_argument("--quick", action="store_true", help="a small smoke run (CI), not a result")
+    reproduce.add_argument("--epochs", type=int, default=None, help="shorten the paper's 90 epochs (milestones scale)")
+    reproduce.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: 0 1 2)")
+    reproduce.add_argument("--models", nargs="+", default=None, help="subset of lenet-a lenet-b lenet-c lenet-d")
+    reproduce.add_argument("--no-sweep", action="store_true", help="skip the alpha x h sweep")
+    _add_common(reproduce)
+    reproduce.set_defaults(func=_cmd_reproduce)
+
     demo = sub.add_parser("demo", help="the main job: LeNet vs push-pull LeNet on noisy MNIST, with a report",
                           description="Train a LeNet and a push-pull LeNet on MNIST, test them on noisy digits and "
                                       "write a report (PNG, Markdown, HTML, CSV) into --out.")
@@ -354,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args.func(args)
     except KeyboardInterrupt:

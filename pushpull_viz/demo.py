@@ -19,45 +19,11 @@ import torch
 from .corruptions import MNIST_SUITES, corruption_info
 from .data import DATA_ROOT_ENV, load_dataset
 from .io import atomic_write_text
-from .models import build_model, load_model_from_checkpoint
-from .models.checkpoints import CheckpointMismatchError
 from .robustness import evaluate
-from .train import fit, get_recipe, resolve_device, seed_everything
+from .report import markdown_table, save_figure
+from .train import get_recipe, resolve_device, train_or_resume
 
 __all__ = ["run_demo"]
-
-
-def _train_or_reuse(name: str, out: Path, data, recipe, seed: int, device, progress: bool, **build) -> tuple[Any, Any]:
-    """Train a model in ``out``; reuse a finished run there, resume an unfinished one."""
-    import pandas as pd
-
-    def train(resume: bool) -> tuple[Any, Any]:
-        seed_everything(seed)
-        result = fit(build_model(name, **build), data, recipe, out=out, resume=resume, overwrite=not resume,
-                     seed=seed, device=device, progress=progress, dataset="mnist")
-        return result.model, result.history
-
-    last = out / "last.pt"
-    if last.is_file():
-        try:
-            model = load_model_from_checkpoint(last)
-            finished = model.checkpoint_meta.get("epoch") == recipe.epochs
-            same = getattr(model, "build_config", {}) == build_model(name, **build).build_config
-            if finished and same and (out / "metrics.csv").is_file():
-                print(f"reusing the finished run in {out}")
-                return model.to(device).eval(), pd.read_csv(out / "metrics.csv")
-            print(f"resuming the unfinished run in {out} (epoch {model.checkpoint_meta.get('epoch')} of {recipe.epochs})")
-            return train(resume=True)
-        except CheckpointMismatchError as error:
-            print(f"starting {out} again: {error}")
-    return train(resume=False)
-
-
-def _markdown_table(frame) -> str:
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    rows = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *rows])
 
 
 def run_demo(
@@ -90,7 +56,6 @@ def run_demo(
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import pandas as pd
 
     from .viz import plot_accuracy_vs_level, plot_corruption_examples, plot_training_curves
@@ -120,8 +85,8 @@ def run_demo(
     models, histories = {}, {}
     for label, build in runs.items():
         print(f"training {label} on {train.name} ({len(train)} images, {recipe.epochs} epochs, {device})")
-        models[label], histories[label] = _train_or_reuse(
-            model, out / "runs" / label.lower(), (train, test), recipe, seed, device, progress, **build)
+        models[label], histories[label] = train_or_resume(
+            model, out / "runs" / label.lower(), (train, test), recipe, seed, device, progress, "mnist", **build)
 
     print(f"testing on {test.name} ({len(test)} images): clean and {', '.join(MNIST_SUITES)}")
     results = evaluate(models, test.images, test.labels, MNIST_SUITES, device=device, seed=seed, progress=progress)
@@ -139,12 +104,7 @@ def run_demo(
     for name in MNIST_SUITES:
         figures[f"examples_{name}.png"] = plot_corruption_examples(examples, name, seed=seed)
     for filename, figure in figures.items():
-        path = out / filename
-        tmp = path.with_name(f".{filename}.tmp.png")
-        figure.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
-        plt.close(figure)
-        files.append(path)
+        files.append(save_figure(figure, out / filename))
 
     summary = _summary(results, histories)
     atomic_write_text(out / "summary.csv", summary.to_csv(index=False))
@@ -205,7 +165,7 @@ def _report_markdown(summary, context) -> str:
         "",
         "## Results of this run",
         "",
-        _markdown_table(summary),
+        markdown_table(summary),
         "",
         f"Measured by `pushpull-viz demo` on {context['when']}: {context['device']}. "
         f"Trained on {context['train']} with recipe `{recipe.name}` ({recipe.epochs} epochs, batch {recipe.batch_size}, "

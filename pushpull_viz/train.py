@@ -54,6 +54,7 @@ __all__ = [
     "get_recipe",
     "resolve_device",
     "seed_everything",
+    "train_or_resume",
 ]
 
 CHECKPOINT_FORMAT = "pushpull-viz-run/1"
@@ -513,3 +514,39 @@ def fit(
         bar.close()
     model.eval()
     return FitResult(model, pd.DataFrame(history), best_accuracy, best_epoch, train_seconds, out, config)
+
+
+def train_or_resume(name: str, out: str | os.PathLike, data, recipe: Recipe, seed: int, device, progress: bool,
+                    dataset: str, **build) -> tuple[nn.Module, Any]:
+    """Train ``build_model(name, **build)`` in the run folder ``out``: reuse a finished run there,
+    resume an unfinished one, start afresh otherwise (or when ``out`` holds another model).
+
+    Returns:
+        ``(model in eval mode, history DataFrame)``.
+    """
+    import pandas as pd
+
+    from .models import load_model_from_checkpoint
+
+    out = Path(out)
+
+    def train(resume: bool) -> tuple[Any, Any]:
+        seed_everything(seed)
+        result = fit(build_model(name, **build), data, recipe, out=out, resume=resume, overwrite=not resume,
+                     seed=seed, device=device, progress=progress, dataset=dataset)
+        return result.model.eval(), result.history
+
+    last = out / "last.pt"
+    if last.is_file():
+        try:
+            model = load_model_from_checkpoint(last)
+            finished = model.checkpoint_meta.get("epoch") == recipe.epochs
+            same = getattr(model, "build_config", {}) == build_model(name, **build).build_config
+            if finished and same and (out / "metrics.csv").is_file():
+                print(f"reusing the finished run in {out}")
+                return model.to(device).eval(), pd.read_csv(out / "metrics.csv")
+            print(f"resuming the unfinished run in {out} (epoch {model.checkpoint_meta.get('epoch')} of {recipe.epochs})")
+            return train(resume=True)
+        except CheckpointMismatchError as error:
+            print(f"starting {out} again: {error}")
+    return train(resume=False)
