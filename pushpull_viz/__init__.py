@@ -9,6 +9,7 @@
 from .convert import conv_layer_names, convert_to_pushpull
 from .layers import PushPull2d, push_pull2d, push_pull2d_reference
 from .models import build_model, list_models, load_model_from_checkpoint
+from .pretrained import list_pretrained, load_pretrained
 
 __all__ = [
     "PushPull2d",
@@ -16,7 +17,9 @@ __all__ = [
     "conv_layer_names",
     "convert_to_pushpull",
     "list_models",
+    "list_pretrained",
     "load_model_from_checkpoint",
+    "load_pretrained",
     "push_pull2d",
     "push_pull2d_reference",
 ]
