@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["box_blur3", "canny", "clipped_zoom", "distance_to_edges", "equalize_hist", "filter_matrix", "gaussian_filter",
+__all__ = ["box_blur3", "canny", "clipped_zoom", "distance_to_edges", "equalize_hist", "filter_matrix", "gaussian_filter", "gaussian_kernel1d",
+           "hysteresis",
            "motion_blur_line", "pad2d", "pad_indices"]
 
 
@@ -73,12 +74,17 @@ def gaussian_filter(x: Tensor, sigma: float, truncate: float = 4.0, mode: str = 
 
     The kernel radius is ``int(truncate * sigma + 0.5)``; ``sigma = 0`` returns ``x`` unchanged.
     """
-    radius = int(truncate * sigma + 0.5)
-    if sigma <= 0 or radius == 0:
+    if sigma <= 0 or int(truncate * sigma + 0.5) == 0:
         return x
-    t = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
+    return _separable(x, gaussian_kernel1d(sigma, truncate, x.device, x.dtype), mode)
+
+
+def gaussian_kernel1d(sigma: float, truncate: float = 4.0, device=None, dtype=torch.float32) -> Tensor:
+    """The normalised 1-D Gaussian of scipy's ``gaussian_filter``: radius ``int(truncate * sigma + 0.5)``."""
+    radius = int(truncate * sigma + 0.5)
+    t = torch.arange(-radius, radius + 1, device=device, dtype=dtype)
     kernel = torch.exp(-0.5 * (t / sigma) ** 2)
-    return _separable(x, kernel / kernel.sum(), mode)
+    return kernel / kernel.sum()
 
 
 def box_blur3(x: Tensor) -> Tensor:
@@ -156,11 +162,17 @@ def canny(x: Tensor, low: float, high: float) -> Tensor:
     diag_neg = (mag > at(-1, 1)) & (mag > at(1, -1))
     local_max |= diagonal & torch.where(same_sign, diag_pos, diag_neg)
     candidate = local_max & (mag > low)
-    edges = candidate & (mag > high)
+    return hysteresis(candidate, candidate & (mag > high)).to(x.dtype)
+
+
+def hysteresis(candidate: Tensor, strong: Tensor) -> Tensor:
+    """Edge hysteresis: the ``candidate`` pixels 8-connected (through candidates) to a ``strong``
+    one. Boolean masks ``(N, C, H, W)``; grows the strong set until it stops changing."""
+    edges = strong & candidate
     while True:
-        grown = candidate & (F.max_pool2d(edges.to(x.dtype), 3, stride=1, padding=1) > 0)
+        grown = candidate & (F.max_pool2d(edges.float(), 3, stride=1, padding=1) > 0)
         if torch.equal(grown, edges):
-            return edges.to(x.dtype)
+            return edges
         edges = grown
 
 

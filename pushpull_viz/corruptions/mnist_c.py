@@ -70,7 +70,7 @@ from torch import Tensor
 
 from . import cifar_blur, cifar_digital, cifar_noise
 from .cifar_weather import plasma_fractal
-from .filters import filter_matrix, gaussian_filter, pad2d
+from .filters import filter_matrix, gaussian_filter, gaussian_kernel1d, hysteresis, pad2d
 from .registry import Corruption, register_corruption
 
 __all__ = [
@@ -159,11 +159,8 @@ def _row_gaussian(x: Tensor, sigma: float) -> Tensor:
     """scikit-image's ``gaussian(image_2d, sigma, multichannel=True)``: with a 2-D image the
     last axis is taken for channels, so only the rows are mixed (a vertical 1-D Gaussian,
     truncated at 4 sigma, edges repeated)."""
-    radius = int(4 * sigma + 0.5)
-    t = torch.arange(-radius, radius + 1, device=x.device, dtype=torch.float64)
-    kernel = torch.exp(-0.5 * (t / sigma) ** 2)
-    matrix = filter_matrix(x.shape[-2], kernel / kernel.sum(), "nearest").to(x.dtype)
-    return matrix @ x
+    kernel = gaussian_kernel1d(sigma, device=x.device, dtype=torch.float64)
+    return filter_matrix(x.shape[-2], kernel, "nearest").to(x.dtype) @ x
 
 
 def local_swaps(y: Tensor, delta: int, iterations: int, generator=None) -> Tensor:
@@ -554,12 +551,7 @@ def skimage_canny(x: Tensor, sigma: float = 1.0, low: float = 0.1, high: float =
     interior = torch.zeros(h, w, dtype=torch.bool, device=x.device)
     interior[1:-1, 1:-1] = True
     candidate = interior & local_max & (magnitude >= low)
-    edges = candidate & (magnitude >= high)
-    while True:
-        grown = candidate & (F.max_pool2d(edges.to(torch.float32), 3, stride=1, padding=1) > 0)
-        if torch.equal(grown, edges):
-            return edges.to(x.dtype)
-        edges = grown
+    return hysteresis(candidate, magnitude >= high).to(x.dtype)
 
 
 #: scikit-image's ``rgb2gray`` weights (ITU-R 709 luma).

@@ -55,7 +55,7 @@ GAP_GREY = "0.75"
 
 
 # ------------------------------------------------------------------------------ helpers
-def _model_normalization(model: nn.Module) -> nn.Module | None:
+def model_normalization(model: nn.Module) -> nn.Module | None:
     """The model's ``Normalize`` module in front of its first convolution, if any."""
     from ..models.common import Normalize
 
@@ -76,7 +76,7 @@ def _resolve(layer: nn.Module, normalize: Normalization, argument: str = "layer"
     if isinstance(normalize, str):
         if normalize != "auto":
             raise ValueError(f"normalize must be 'auto', None or a callable, got {normalize!r}")
-        normalize = _model_normalization(layer) if found is not layer else None
+        normalize = model_normalization(layer) if found is not layer else None
     elif normalize is not None and not callable(normalize):
         raise TypeError(f"normalize must be 'auto', None or a callable, got {type(normalize).__name__}")
     return found, normalize

@@ -124,12 +124,13 @@ def _resolve_layer(layer: nn.Module) -> tuple[PushPull2d, Normalization | None]:
         return layer, None
     if not isinstance(layer, nn.Module):
         raise TypeError(f"layer must be a PushPull2d (or a model containing one), got {type(layer).__name__}")
-    normalize = None
+    from .features import model_normalization
+
     for module in layer.modules():
         if isinstance(module, PushPull2d):
+            found = model_normalization(layer)
+            normalize = None if found is None else (found.mean.flatten().tolist(), found.std.flatten().tolist())
             return module, normalize
-        if type(module).__name__ == "Normalize" and hasattr(module, "mean") and hasattr(module, "std"):
-            normalize = (module.mean.flatten().tolist(), module.std.flatten().tolist())
     raise ValueError(f"layer: the {type(layer).__name__} holds no PushPull2d layer; build it with pushpull=True "
                      "or pass a PushPull2d")
 
