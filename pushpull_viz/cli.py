@@ -247,7 +247,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> None:
     from .reproduce import reproduce_mnist, study_plan
 
     plan = study_plan(quick=args.quick, epochs=args.epochs, seeds=args.seeds, models=args.models,
-                      sweep=not args.no_sweep)
+                      sweep=not args.no_sweep, sweep_seeds=args.sweep_seeds)
     import shlex
 
     reproduce_mnist(args.out, args.data_root, plan, runs=args.runs, device=args.device, progress=not args.no_progress,
@@ -361,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: 0 1 2)")
     reproduce.add_argument("--models", nargs="+", default=None, help="subset of lenet-a lenet-b lenet-c lenet-d")
     reproduce.add_argument("--no-sweep", action="store_true", help="skip the alpha x h sweep")
+    reproduce.add_argument("--sweep-seeds", type=int, nargs="+", default=None,
+                           help="seeds of the alpha x h sweep, averaged on the page (default: the first of --seeds)")
     _add_common(reproduce)
     reproduce.set_defaults(func=_cmd_reproduce)
 

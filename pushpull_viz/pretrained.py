@@ -66,14 +66,14 @@ def load_pretrained(name: str, device: str | torch.device = "cpu") -> nn.Module:
 
 def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, card: dict[str, Any] | None = None,
                    half: bool = False) -> Path:
-    """Write a weights-only file from one of this project's run checkpoints (``best.pt``).
+    """Write a weights-only file from one of this project's run checkpoints (``best.pt`` or ``last.pt``).
 
     Args:
         checkpoint: a run checkpoint written by :func:`pushpull_viz.train.fit`.
         out: the ``.pt`` file to write (atomically).
         card: extra model-card entries (e.g. the training and evaluation commands, metrics);
             the build config, recipe, dataset, seed and best test accuracy are filled in from
-            the checkpoint.
+            the checkpoint, as are the epoch of the exported weights and their clean test accuracy.
         half: store floating-point tensors as float16 (halves the file; loads back as float32).
 
     Returns:
@@ -88,6 +88,8 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, card: 
                          "export_weights takes the best.pt or last.pt of a `pushpull-viz train` run")
     state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in data["model"].items()}
     recipe = config.get("recipe", {})
+    epoch = data.get("epoch")
+    tested = [row.get("test_accuracy") for row in data.get("history", []) if row.get("epoch") == epoch]
     full_card = {
         "model": dict(config["model"]),
         "dataset": config.get("dataset"),
@@ -96,6 +98,8 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, card: 
         "seed": config.get("seed"),
         "best_test_accuracy": data.get("best_accuracy"),
         "best_epoch": data.get("best_epoch"),
+        "checkpoint_epoch": epoch,  # the epoch these weights are from (best.pt: best_epoch; last.pt: the last)
+        "test_accuracy": tested[0] if tested else None,  # clean test accuracy of these weights
         "trained_by": "pushpull-viz (this project), on CPU",
     }
     full_card.update(card or {})

@@ -14,6 +14,7 @@ finished runs are reused and unfinished ones resumed when the command is run aga
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 import shlex
@@ -46,15 +47,18 @@ class StudyPlan:
     sweep_alphas: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0)
     sweep_scales: tuple[float, ...] = (1.0, 1.5, 2.0)
     sweep_model: str = "lenet-a"
+    sweep_seeds: tuple[int, ...] | None = None  # None: the first of ``seeds``
     train_images: int | None = None  # None: all 60,000
     test_images: int | None = None  # None: all 10,000
     notes: list[str] = field(default_factory=list)
 
 
-def study_plan(quick: bool = False, epochs: int | None = None, seeds=None, models=None, sweep: bool = True) -> StudyPlan:
+def study_plan(quick: bool = False, epochs: int | None = None, seeds=None, models=None, sweep: bool = True,
+               sweep_seeds=None) -> StudyPlan:
     """The full study (paper recipe, 90 epochs, 3 seeds, 4 architectures, 4 x 3 sweep) or a quick
     one for CI (1 epoch of ``lenet-quick`` on 2,000 digits, LeNet-A, one seed, a 2-point sweep).
-    ``epochs`` shortens the paper recipe (its lr milestones scale with it)."""
+    ``epochs`` shortens the paper recipe (its lr milestones scale with it); ``sweep_seeds`` repeats
+    the sweep over more seeds (default: the first of ``seeds`` only)."""
     if quick:
         plan = StudyPlan(get_recipe("lenet-quick", epochs=epochs or 1), models=("lenet-a",), seeds=(0,),
                          sweep_alphas=(0.5,), sweep_scales=(1.5, 2.0), train_images=2000, test_images=1000,
@@ -73,9 +77,17 @@ def study_plan(quick: bool = False, epochs: int | None = None, seeds=None, model
         plan = _replace(plan, models=names)
     if not sweep:
         plan = _replace(plan, sweep_alphas=(), sweep_scales=())
+    if sweep_seeds is not None:
+        if not sweep_seeds:
+            raise ValueError("sweep_seeds must not be empty (leave it out for the first of seeds)")
+        plan = _replace(plan, sweep_seeds=tuple(int(s) for s in sweep_seeds))
     if not plan.seeds:
         raise ValueError("seeds must not be empty")
     return plan
+
+
+def _sweep_seeds(plan: StudyPlan) -> tuple[int, ...]:
+    return plan.sweep_seeds if plan.sweep_seeds is not None else plan.seeds[:1]
 
 
 def _replace(plan: StudyPlan, **changes) -> StudyPlan:
@@ -126,6 +138,7 @@ def reproduce_mnist(out: str | os.PathLike = "results/mnist", data_root: str | o
 
     files: list[Path] = []
     trained: dict[tuple, Any] = {}
+    run_rows: list[dict[str, Any]] = []
 
     def run(model: str, seed: int, alpha: float | None, scale: float | None) -> Any:
         """Train (or reuse) one configuration; alpha None = plain first layer."""
@@ -135,13 +148,21 @@ def reproduce_mnist(out: str | os.PathLike = "results/mnist", data_root: str | o
             folder = runs / (f"{model}_seed{seed}" if alpha is None else f"{model}-pp_a{alpha:g}_h{scale:g}_seed{seed}")
             print(f"[{time.perf_counter() - started:6.0f} s] {folder.name}: {plan.recipe.name}, "
                   f"{plan.recipe.epochs} epochs, {len(train)} digits, {device}", flush=True)
-            trained[key], _ = train_or_resume(model, folder, (train, test), plan.recipe, seed, device, progress,
-                                              "mnist", **build)
+            trained[key], history = train_or_resume(model, folder, (train, test), plan.recipe, seed, device,
+                                                    progress, "mnist", **build)
+            run_rows.append({"run": folder.name, "model": model, "pushpull": alpha is not None, "alpha": alpha,
+                             "scale": scale, "seed": seed, "epochs": len(history),
+                             "train_minutes": history["train_seconds"].sum() / 60,
+                             "final_test_accuracy": history["test_accuracy"].iloc[-1]})
         return trained[key]
 
+    tested: dict[int, Any] = {}
+
     def test_model(model_obj, **columns) -> "pd.DataFrame":
-        table = evaluate({"m": model_obj}, test.images, test.labels, MNIST_SUITES, device=device, seed=0,
-                         progress=False).drop(columns="model")
+        if id(model_obj) not in tested:  # a reused run (h = 1, alpha = 0) is tested once: same noise, same numbers
+            tested[id(model_obj)] = evaluate({"m": model_obj}, test.images, test.labels, MNIST_SUITES, device=device,
+                                             seed=0, progress=False).drop(columns="model")
+        table = tested[id(model_obj)].copy()
         for index, (name, value) in enumerate(columns.items()):
             table.insert(index, name, value)
         return table
@@ -160,19 +181,27 @@ def reproduce_mnist(out: str | os.PathLike = "results/mnist", data_root: str | o
     files.append(atomic_write_text(out / "mnist_results.csv", results.to_csv(index=False)))
 
     sweep_rows = []
-    for alpha in plan.sweep_alphas:
-        for scale in plan.sweep_scales:
-            seed = plan.seeds[0]
+    for seed, alpha, scale in itertools.product(_sweep_seeds(plan), plan.sweep_alphas, plan.sweep_scales):
+        # h = 1 makes the pull kernel the push kernel, so P(x) = x for x > 0 and alpha * x below; the
+        # ReLU that LeNet applies next zeroes the negative part, so every alpha at h = 1 trains and
+        # computes exactly the plain network (same seed, same initial weights; a test checks this).
+        # Reuse the plain run instead of training it again.
+        if scale == 1.0:
+            trained_model = run(plan.sweep_model, seed, None, None)
+        else:
             trained_model = run(plan.sweep_model, seed, alpha, scale)
-            sweep_rows.append(test_model(trained_model, model=plan.sweep_model, alpha=alpha, scale=scale, seed=seed))
+        sweep_rows.append(test_model(trained_model, model=plan.sweep_model, alpha=alpha, scale=scale, seed=seed))
     if plan.sweep_alphas:
         # alpha = 0 is the plain network (LeNet's ReLU after the first layer makes ReLU(push) = ReLU(conv))
-        plain = run(plan.sweep_model, plan.seeds[0], None, None)
-        sweep_rows.insert(0, test_model(plain, model=plan.sweep_model, alpha=0.0, scale=float("nan"), seed=plan.seeds[0]))
+        for index, seed in enumerate(_sweep_seeds(plan)):
+            plain = run(plan.sweep_model, seed, None, None)
+            sweep_rows.insert(index, test_model(plain, model=plan.sweep_model, alpha=0.0, scale=float("nan"), seed=seed))
     sweep = pd.concat(sweep_rows, ignore_index=True) if sweep_rows else pd.DataFrame()
     if len(sweep):
         files.append(atomic_write_text(out / "sweep.csv", sweep.to_csv(index=False)))
 
+    runs_table = pd.DataFrame(run_rows)
+    files.append(atomic_write_text(out / "runs.csv", runs_table.to_csv(index=False)))
     summary = _summarize(results)
     files.append(atomic_write_text(out / "summary.csv", summary.to_csv(index=False)))
     files += _figures(results, sweep, out)
@@ -182,7 +211,8 @@ def reproduce_mnist(out: str | os.PathLike = "results/mnist", data_root: str | o
     context = {"plan": plan, "device": f"{device} ({platform.machine()}, {os.cpu_count()} CPU cores, torch "
                                       f"{torch.__version__})", "train": f"{train.name}, {len(train)} digits",
                "test": f"{test.name}, {len(test)} digits", "seconds": seconds, "command": command,
-               "when": time.strftime("%Y-%m-%d")}
+               "when": time.strftime("%Y-%m-%d"), "train_minutes": runs_table["train_minutes"].sum(),
+               "runs": len(runs_table)}
     files.append(atomic_write_text(out / "README.md", _page(summary, sweep, context)))
     print(f"wrote {len(files)} files to {out} in {seconds:.0f} s")
     return {"results": results, "sweep": sweep, "summary": summary, "files": files, "seconds": seconds}
@@ -248,7 +278,9 @@ def _figures(results, sweep, out: Path) -> list[Path]:
         table = (100 * at.pivot_table(index="alpha", columns="h", values="accuracy")).round(2)
         fig, ax = plt.subplots(figsize=(1.6 + 1.3 * table.shape[1], 0.9 + 0.5 * table.shape[0]))
         sns.heatmap(table, annot=True, fmt=".1f", cmap="viridis", cbar_kws={"label": "accuracy (%)"}, ax=ax)
-        ax.set_title("LeNet-A-PP at sigma^2 = 0.2: alpha x h (cf. paper Table 4)", fontsize=10)
+        seeds = sorted(set(sweep["seed"]))
+        ax.set_title(f"LeNet-A-PP at sigma^2 = 0.2: alpha x h (cf. paper Table 4)\n"
+                     f"{'seed ' if len(seeds) == 1 else 'mean over seeds '}{', '.join(map(str, seeds))}", fontsize=10)
         files.append(save_figure(fig, out / "sweep_alpha_h.png"))
     return files
 
@@ -284,7 +316,10 @@ def _page(summary, sweep, context) -> str:
         "Generated by `pushpull_viz.reproduce.reproduce_mnist` (the command below); do not edit by hand.",
         "",
         f"- Command: `{context['command']}`",
-        f"- Date: {context['when']}; device: {context['device']}; wall time {context['seconds'] / 60:.1f} min",
+        f"- Date: {context['when']}; device: {context['device']}",
+        f"- Time: {context['train_minutes']:.1f} min of training over {context['runs']} runs (summed from the runs' "
+        f"`metrics.csv`, so it counts resumed runs whole; `runs.csv` lists them); this invocation took "
+        f"{context['seconds'] / 60:.1f} min",
         f"- Recipe: `{plan.recipe.name}`, {plan.recipe.epochs} epochs, batch {plan.recipe.batch_size}, lr "
         f"{plan.recipe.lr} ({plan.recipe.schedule}, milestones {list(plan.recipe.milestones)}), Nesterov momentum "
         f"{plan.recipe.momentum}, weight decay {plan.recipe.weight_decay}",
@@ -310,18 +345,28 @@ def _page(summary, sweep, context) -> str:
         at["h"] = at["scale"].map(lambda v: "plain (alpha=0)" if v != v else f"h={v:g}")
         table = (100 * at.pivot_table(index="alpha", columns="h", values="accuracy")).round(2)
         table = table.astype(object).where(table.notna(), "").reset_index()
+        seeds = sorted(set(sweep["seed"]))
+        which = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))}; mean over seeds"
+        spread = []
+        if len(seeds) > 1:
+            std = (100 * at.pivot_table(index="alpha", columns="h", values="accuracy", aggfunc="std")).round(2)
+            spread = ["Standard deviation over seeds (points):", "",
+                      markdown_table(std.astype(object).where(std.notna(), "").reset_index()), ""]
         lines += [
-            f"## alpha x h sweep on {plan.sweep_model} (seed {plan.seeds[0]}), accuracy (%) at sigma^2 = 0.2",
+            f"## alpha x h sweep on {plan.sweep_model} ({which}), accuracy (%) at sigma^2 = 0.2",
             "",
             "alpha = 0 is the plain network (LeNet applies a ReLU after its first layer, so a push-pull layer "
-            "with alpha = 0 computes the same function). The paper's Table 4 is the analogous sweep for a "
-            "ResNet-14 on CIFAR-10.",
+            "with alpha = 0 computes the same function). For the same reason h = 1 (pull kernel = push kernel) "
+            "is the plain network for every alpha: its column reuses the plain run, it is not trained again. "
+            "The paper's Table 4 is the analogous sweep for a ResNet-14 on CIFAR-10.",
             "",
             markdown_table(table),
             "",
+            *spread,
             "![sweep](sweep_alpha_h.png)",
             "",
         ]
     lines += ["Files: `raw/` (one tidy CSV per trained model), `mnist_results.csv`, `sweep.csv`, `summary.csv`, "
+              "`runs.csv` (one row per training run: epochs, training minutes, final test accuracy), "
               "`commands.txt`.", ""]
     return "\n".join(lines)

@@ -15,14 +15,17 @@ def test_quick_study_writes_the_results_page_and_reuses_runs(data_root, tmp_path
     assert main(argv) == 0
     out = tmp_path / "out"
     for name in ("README.md", "mnist_results.csv", "sweep.csv", "summary.csv", "commands.txt",
-                 "accuracy_vs_noise.png", "sweep_alpha_h.png", "raw/lenet-a_seed0.csv", "raw/lenet-a-pp_seed0.csv"):
+                 "accuracy_vs_noise.png", "sweep_alpha_h.png", "runs.csv", "raw/lenet-a_seed0.csv", "raw/lenet-a-pp_seed0.csv"):
         assert (out / name).is_file(), name
     results = pd.read_csv(out / "mnist_results.csv")
     assert set(results["paper_name"]) == {"A", "PA"} and (results["n"] == 1000).all()
     assert 0.2 in set(results["level"].dropna().round(6))  # the paper's quoted variance is in the grid
     sweep = pd.read_csv(out / "sweep.csv")
     assert sorted(sweep["alpha"].unique()) == [0.0, 0.5]  # alpha 0 = the plain run
+    runs = pd.read_csv(out / "runs.csv")
+    assert len(runs) == 4 and (runs["epochs"] == 1).all() and (runs["train_minutes"] > 0).all()
     page = (out / "README.md").read_text()
+    assert "min of training over 4 runs" in page
     assert "| A | 1 |" in page and "98.93" in page and "87.10" in page  # ours beside the paper's numbers
     assert "quick mode: a smoke test" in page and "reproduce mnist --quick" in (out / "commands.txt").read_text()
     capsys.readouterr()
@@ -40,3 +43,54 @@ def test_plan_checks():
     with pytest.raises(ValueError, match="seeds must not be empty"):
         study_plan(seeds=[])
     assert study_plan(sweep=False).sweep_alphas == ()
+    assert study_plan(sweep_seeds=[1, 2]).sweep_seeds == (1, 2)
+    with pytest.raises(ValueError, match="sweep_seeds must not be empty"):
+        study_plan(sweep_seeds=[])
+
+
+def test_sweep_over_seeds_reuses_the_plain_run_for_h1(data_root, tmp_path):
+    import dataclasses
+
+    from pushpull_viz.reproduce import reproduce_mnist
+
+    plan = dataclasses.replace(study_plan(quick=True, sweep_seeds=[0, 1]), sweep_alphas=(0.5,), sweep_scales=(1.0, 2.0))
+    out = reproduce_mnist(tmp_path / "out", data_root, plan, runs=tmp_path / "runs", progress=False, command="test")
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    # plain and PA for seed 0, then the sweep: a0.5/h2 for seeds 0 and 1, and plain seed 1 (alpha 0 and h = 1)
+    assert sorted(runs["run"]) == ["lenet-a-pp_a0.5_h2_seed0", "lenet-a-pp_a0.5_h2_seed1", "lenet-a-pp_a1_h2_seed0",
+                                   "lenet-a_seed0", "lenet-a_seed1"]
+    sweep = out["sweep"]
+    cols = ["corruption", "severity", "accuracy"]
+    for seed in (0, 1):
+        plain = sweep[(sweep.seed == seed) & (sweep.alpha == 0.0)][cols].reset_index(drop=True)
+        h1 = sweep[(sweep.seed == seed) & (sweep.scale == 1.0)][cols].reset_index(drop=True)
+        assert len(plain) == 13 and plain.equals(h1)
+    page = (tmp_path / "out" / "README.md").read_text()
+    assert "seeds 0, 1; mean over seeds" in page and "Standard deviation over seeds" in page
+
+
+@pytest.mark.parametrize("alpha", [0.5, 2.0])
+def test_h1_pushpull_lenet_is_the_plain_lenet(alpha):
+    """Why the sweep reuses the plain run for h = 1: same seed, same initial weights, same outputs and the
+    same gradients, so training follows the same path."""
+    import torch
+
+    from pushpull_viz.models import build_model
+
+    torch.manual_seed(3)
+    plain = build_model("lenet-a").double()
+    torch.manual_seed(3)
+    pushpull = build_model("lenet-a", pushpull=True, alpha=alpha, scale=1.0).double()
+    plain_state, pp_state = plain.state_dict(), pushpull.state_dict()
+    renamed = {k.replace(".push.", "."): v for k, v in pp_state.items() if "alpha" not in k}
+    assert renamed.keys() == plain_state.keys()
+    assert all(torch.equal(renamed[k], plain_state[k]) for k in plain_state)  # same initialisation
+    x = torch.rand(16, 1, 28, 28, dtype=torch.float64) + 0.3 * torch.randn(16, 1, 28, 28, dtype=torch.float64)
+    target = torch.randint(0, 10, (16,))
+    losses = [torch.nn.functional.cross_entropy(m(x), target) for m in (plain, pushpull)]
+    for loss in losses:
+        loss.backward()
+    assert torch.equal(losses[0], losses[1])
+    grads = {n.replace(".push.", "."): p.grad for n, p in pushpull.named_parameters() if p.grad is not None}
+    for name, param in plain.named_parameters():
+        torch.testing.assert_close(grads[name], param.grad, rtol=1e-12, atol=1e-14)
