@@ -251,7 +251,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> None:
     import shlex
 
     reproduce_mnist(args.out, args.data_root, plan, runs=args.runs, device=args.device, progress=not args.no_progress,
-                    command="pushpull-viz " + shlex.join(args.argv))
+                    command="pushpull-viz " + shlex.join(args.argv), export_weights=args.export_weights)
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -363,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--no-sweep", action="store_true", help="skip the alpha x h sweep")
     reproduce.add_argument("--sweep-seeds", type=int, nargs="+", default=None,
                            help="seeds of the alpha x h sweep, averaged on the page (default: the first of --seeds)")
+    reproduce.add_argument("--export-weights", default=None, metavar="FOLDER",
+                           help="also export LeNet-A and -PP (best seed, final weights) with model cards into FOLDER, "
+                                "e.g. pushpull_viz/weights")
     _add_common(reproduce)
     reproduce.set_defaults(func=_cmd_reproduce)
 

@@ -32,7 +32,7 @@ from .report import markdown_table, save_figure
 from .robustness import evaluate
 from .train import Recipe, get_recipe, resolve_device, train_or_resume
 
-__all__ = ["MNIST_MODELS", "StudyPlan", "reproduce_mnist", "study_plan"]
+__all__ = ["MNIST_MODELS", "StudyPlan", "export_study_weights", "reproduce_mnist", "study_plan"]
 
 MNIST_MODELS = ("lenet-a", "lenet-b", "lenet-c", "lenet-d")
 
@@ -103,7 +103,8 @@ def _paper_name(model: str, pushpull: bool) -> str:
 
 def reproduce_mnist(out: str | os.PathLike = "results/mnist", data_root: str | os.PathLike | None = None,
                     plan: StudyPlan | None = None, runs: str | os.PathLike | None = None, device=None,
-                    progress: bool = True, command: str | None = None) -> dict[str, Any]:
+                    progress: bool = True, command: str | None = None,
+                    export_weights: str | os.PathLike | None = None) -> dict[str, Any]:
     """Run the study of :func:`study_plan` (default: the full one) and write its results page.
 
     Args:
@@ -114,6 +115,10 @@ def reproduce_mnist(out: str | os.PathLike = "results/mnist", data_root: str | o
             ``runs/reproduce-mnist-quick`` for a quick plan).
         device: where to train (default: the best available).
         command: the command line to record (default: this process's).
+        export_weights: a folder (e.g. ``pushpull_viz/weights``) into which to export, for each
+            first layer of LeNet-A (plain, push-pull), the final weights of the seed with the best
+            clean test accuracy, as ``lenet-a-paper.pt`` / ``lenet-a-pp-paper.pt`` with model cards
+            (:func:`export_study_weights`).
 
     Returns:
         ``{"results", "sweep", "summary", "files", "seconds"}``.
@@ -214,8 +219,48 @@ def reproduce_mnist(out: str | os.PathLike = "results/mnist", data_root: str | o
                "when": time.strftime("%Y-%m-%d"), "train_minutes": runs_table["train_minutes"].sum(),
                "runs": len(runs_table)}
     files.append(atomic_write_text(out / "README.md", _page(summary, sweep, context)))
+    if export_weights is not None:
+        files += export_study_weights(results, runs, plan, export_weights, command, out, context["device"])
     print(f"wrote {len(files)} files to {out} in {seconds:.0f} s")
     return {"results": results, "sweep": sweep, "summary": summary, "files": files, "seconds": seconds}
+
+
+def export_study_weights(results, runs: str | os.PathLike, plan: StudyPlan, directory: str | os.PathLike,
+                         command: str, out: str | os.PathLike, trained_on: str, model: str = "lenet-a") -> list[Path]:
+    """Export the study's ``model`` (plain and push-pull) as shipped weights: for each, the final
+    (last-epoch) weights of the seed with the best clean test accuracy, named ``<model>-paper`` and
+    ``<model>-pp-paper``, with a card holding the recipe, the seed, why it was chosen and its
+    accuracy under every noise level of the study. Picking the best of the seeds on the test set
+    flatters the shipped model slightly; the study's tables report all seeds."""
+    from .pretrained import export_weights as export, write_cards
+
+    if model not in set(results["model"]):
+        raise ValueError(f"the study has no {model!r} runs to export (models: {sorted(set(results['model']))})")
+    written = []
+    for pushpull in (False, True):
+        part = results[(results.model == model) & (results.pushpull == pushpull)]
+        clean = part[part.corruption == "clean"].set_index("seed")["accuracy"]
+        seed = int(clean.idxmax())
+        rows = part[part.seed == seed]
+        folder = Path(runs) / (f"{model}_seed{seed}" if not pushpull else f"{model}-pp_a1_h2_seed{seed}")
+        name = f"{model}{'-pp' if pushpull else ''}-paper"
+        card = {
+            "note": (f"the paper's recipe ({plan.recipe.epochs} epochs); final weights of seed {seed}, the best "
+                     f"clean test accuracy of seeds {sorted(int(s) for s in clean.index)} "
+                     f"({', '.join(f'{100 * a:.2f}%' for a in clean.sort_index())}); chosen on the test set"),
+            "study": f"{Path(out).as_posix()}/README.md",
+            "data": f"MNIST ({plan.train_images or 60000:,} training digits; tested on the "
+                    f"{plan.test_images or 10000:,} test digits)",
+            "commands": [command],
+            "trained_by": f"pushpull-viz (this project), on {trained_on}",
+            "test_accuracy_percent": {
+                f"{r.corruption} s{r.severity} (level {'-' if r.level != r.level else r.level})": round(100 * r.accuracy, 2)
+                for r in rows.itertuples()
+            },
+        }
+        written.append(export(folder / "last.pt", Path(directory) / f"{name}.pt", card))
+    written.append(write_cards(directory))
+    return written
 
 
 def _summarize(results):

@@ -54,7 +54,8 @@ def test_sweep_over_seeds_reuses_the_plain_run_for_h1(data_root, tmp_path):
     from pushpull_viz.reproduce import reproduce_mnist
 
     plan = dataclasses.replace(study_plan(quick=True, sweep_seeds=[0, 1]), sweep_alphas=(0.5,), sweep_scales=(1.0, 2.0))
-    out = reproduce_mnist(tmp_path / "out", data_root, plan, runs=tmp_path / "runs", progress=False, command="test")
+    out = reproduce_mnist(tmp_path / "out", data_root, plan, runs=tmp_path / "runs", progress=False, command="test",
+                          export_weights=tmp_path / "weights")
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
     # plain and PA for seed 0, then the sweep: a0.5/h2 for seeds 0 and 1, and plain seed 1 (alpha 0 and h = 1)
     assert sorted(runs["run"]) == ["lenet-a-pp_a0.5_h2_seed0", "lenet-a-pp_a0.5_h2_seed1", "lenet-a-pp_a1_h2_seed0",
@@ -67,6 +68,23 @@ def test_sweep_over_seeds_reuses_the_plain_run_for_h1(data_root, tmp_path):
         assert len(plain) == 13 and plain.equals(h1)
     page = (tmp_path / "out" / "README.md").read_text()
     assert "seeds 0, 1; mean over seeds" in page and "Standard deviation over seeds" in page
+
+    # the exported weights: the final weights of the only main seed, with the study's numbers on the card
+    import torch
+
+    from pushpull_viz.models import load_model_from_checkpoint
+
+    results = out["results"]
+    for name, pushpull in (("lenet-a-paper", False), ("lenet-a-pp-paper", True)):
+        data = torch.load(tmp_path / "weights" / f"{name}.pt", weights_only=True)
+        card = data["card"]
+        assert card["seed"] == 0 and card["checkpoint_epoch"] == 1 and card["commands"] == ["test"]
+        assert card["model"]["pushpull"] is pushpull and "chosen on the test set" in card["note"]
+        clean = results[(results.pushpull == pushpull) & (results.corruption == "clean")]["accuracy"].iloc[0]
+        assert card["test_accuracy"] == pytest.approx(clean) == card["test_accuracy_percent"]["clean s0 (level -)"] / 100
+        model = load_model_from_checkpoint(data)
+        assert (type(model.conv1).__name__ == "PushPull2d") is pushpull
+    assert "## lenet-a-pp-paper" in (tmp_path / "weights" / "README.md").read_text()
 
 
 @pytest.mark.parametrize("alpha", [0.5, 2.0])
