@@ -5,13 +5,16 @@ Prints, for each memory format:
      (3 -> 16, 3x3, batch 128, 32x32) for every implementation of the layer, plus a
      7x7 -> 15x15 first layer (torchvision ResNet stem, 3 -> 64, stride 2) where the
      routes trade places;
-  2. the PP-ResNet-20 / ResNet-20 training-step time ratio (SGD, batch 128).
+  2. the PP-ResNet-20 / ResNet-20 training-step time ratio (SGD, batch 128), with the
+     layer's fused output and without it (branch ReLUs hooked), and with --compile also
+     both networks under torch.compile.
 
 The machines are noisy, so the candidates are timed in interleaved rounds and each
 ratio is the median over rounds of (candidate time / baseline time in the same round).
 
     python benchmarks/bench_layer.py                 # CPU
     python benchmarks/bench_layer.py --device cuda   # GPU, if present
+    python benchmarks/bench_layer.py --compile       # also torch.compile (needs a C++ compiler on CPU)
 """
 
 from __future__ import annotations
@@ -94,16 +97,31 @@ def train_step(model: nn.Module, device, memory_format, batch: int):
     return step
 
 
-def bench_network(device, memory_format, rounds, batch):
+def bench_network(device, memory_format, rounds, batch, compile: bool = False):
     torch.manual_seed(0)
+    unfused = build_model("resnet20", pushpull=True)
+    # A hook on a branch ReLU makes the layer run both ReLUs and the subtraction as written
+    # (what Captum's guided methods need): the same layer without the fused output.
+    unfused.conv1.pull_relu.register_forward_hook(lambda *args: None)
     candidates = {
         "ResNet-20": train_step(build_model("resnet20"), device, memory_format, batch),
         "PP-ResNet-20 (auto)": train_step(build_model("resnet20", pushpull=True), device, memory_format, batch),
+        "PP-ResNet-20 (auto, unfused)": train_step(unfused, device, memory_format, batch),
         "PP-ResNet-20 (reference)": train_step(
             build_model("resnet20", pushpull=True, implementation="reference"), device, memory_format, batch
         ),
     }
     report(interleaved(candidates, rounds, 3, device), "ResNet-20")
+    if compile:
+        # Both networks through torch.compile (inductor): fuses the layer's elementwise passes, so
+        # what remains of the ratio is the second, push-sized convolution.
+        compiled = {
+            "ResNet-20 compiled": train_step(torch.compile(build_model("resnet20")), device, memory_format, batch),
+            "PP-ResNet-20 compiled": train_step(
+                torch.compile(build_model("resnet20", pushpull=True)), device, memory_format, batch
+            ),
+        }
+        report(interleaved(compiled, rounds, 3, device), "ResNet-20 compiled")
 
 
 def main() -> None:
@@ -112,6 +130,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30, help="interleaved rounds per comparison")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--skip-network", action="store_true")
+    parser.add_argument("--compile", action="store_true", help="also time both networks under torch.compile")
     args = parser.parse_args()
     device = torch.device(args.device)
     print(f"torch {torch.__version__}, device {device}"
@@ -124,7 +143,7 @@ def main() -> None:
         bench_layer(device, memory_format, max(5, args.rounds // 3), 3, 64, 7, 2, 3, 112, 32)
         if not args.skip_network:
             print(f"\n[{fmt}] training step (SGD, batch {args.batch}) / plain ResNet-20 step")
-            bench_network(device, memory_format, args.rounds, args.batch)
+            bench_network(device, memory_format, args.rounds, args.batch, args.compile)
 
 
 if __name__ == "__main__":

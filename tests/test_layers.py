@@ -146,7 +146,29 @@ def test_responses_recombine_to_output():
     x = torch.rand(2, 3, 16, 16)
     push, pull = layer.push_pull_responses(x)
     assert (push >= 0).all() and (pull >= 0).all()
-    assert torch.allclose(layer(x), push - 1.3 * pull, atol=1e-6)
+    # the forward pass folds alpha into the pull kernel: equal up to float rounding
+    torch.testing.assert_close(layer(x), push - 1.3 * pull, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+@pytest.mark.parametrize("trainable_alpha", [False, True])
+def test_hooked_branch_relus_run_as_written_with_the_same_result(scale, trainable_alpha):
+    """Captum's guided methods hook the branch ReLUs: the forward pass then runs them, and
+    computes the same function and gradients as the fused form."""
+    torch.manual_seed(0)
+    layer = PushPull2d(3, 4, 3, padding=1, bias=True, scale=scale, alpha=0.7, trainable_alpha=trainable_alpha).double()
+    x = torch.rand(2, 3, 9, 9, dtype=torch.float64, requires_grad=True)
+    fused = layer(x)
+    grads_fused = torch.autograd.grad(fused.square().sum(), [x, *layer.parameters()])
+    seen = []
+    handle = layer.pull_relu.register_forward_hook(lambda module, args, out: seen.append(out))
+    hooked = layer(x)
+    grads_hooked = torch.autograd.grad(hooked.square().sum(), [x, *layer.parameters()])
+    handle.remove()
+    assert len(seen) == 1 and fused.grad_fn.name() != hooked.grad_fn.name()  # two different graphs
+    torch.testing.assert_close(fused, hooked, rtol=1e-12, atol=1e-12)
+    for a, b in zip(grads_fused, grads_hooked):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_alpha_zero_is_relu_of_conv():
