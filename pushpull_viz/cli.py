@@ -355,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
                                            "and README.md into --out. Reruns reuse finished and resume unfinished runs.")
     reproduce.add_argument("study", choices=["mnist"], help="which study")
     reproduce.add_argument("--out", default="results/mnist", help="results folder (default: %(default)s)")
-    reproduce.add_argument("--runs", default=None, help="training-run folder (default: runs/reproduce-mnist)")
+    reproduce.add_argument("--runs", default=None, help="training-run folder (default: runs/reproduce-mnist-<epochs>ep)")
     reproduce.add_argument("--quick", action="store_true", help="a small smoke run (CI), not a result")
     reproduce.add_argument("--epochs", type=int, default=None, help="shorten the paper's 90 epochs (milestones scale)")
     reproduce.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: 0 1 2)")

@@ -8,7 +8,7 @@ then an alpha / h sweep on LeNet-A, the analogue of the paper's Table 4.
 ``pushpull-viz reproduce mnist --out results/mnist`` writes into ``out``: ``raw/`` (one tidy CSV per
 trained model), ``mnist_results.csv`` and ``sweep.csv`` (all rows), ``summary.csv`` (mean and spread
 over seeds), the figures, ``commands.txt`` and ``README.md`` (tables next to the paper's numbers).
-Training runs live in ``runs`` (default ``runs/reproduce-mnist``, not meant for version control):
+Training runs live in ``runs`` (default ``runs/reproduce-mnist-<epochs>ep``, not meant for version control):
 finished runs are reused and unfinished ones resumed when the command is run again.
 """
 
@@ -111,8 +111,9 @@ def reproduce_mnist(out: str | os.PathLike = "results/mnist", data_root: str | o
         out: results folder (tables, figures, ``README.md``).
         data_root: folder with ``MNIST/raw`` (default ``$PUSHPULL_DATA``).
         plan: what to run (:func:`study_plan`).
-        runs: folder for the training runs (default ``runs/reproduce-mnist``, or
-            ``runs/reproduce-mnist-quick`` for a quick plan).
+        runs: folder for the training runs (default ``runs/reproduce-mnist-<epochs>ep``, e.g.
+            ``runs/reproduce-mnist-90ep``, or ``runs/reproduce-mnist-quick`` for a quick plan), so
+            studies with different schedules never overwrite each other's runs.
         device: where to train (default: the best available).
         command: the command line to record (default: this process's).
         export_weights: a folder (e.g. ``pushpull_viz/weights``) into which to export, for each
@@ -131,7 +132,8 @@ def reproduce_mnist(out: str | os.PathLike = "results/mnist", data_root: str | o
     plan = plan or study_plan()
     out = Path(out)
     quick = bool(plan.notes)
-    runs = Path(runs) if runs is not None else Path("runs") / ("reproduce-mnist-quick" if quick else "reproduce-mnist")
+    default_runs = "reproduce-mnist-quick" if quick else f"reproduce-mnist-{plan.recipe.epochs}ep"
+    runs = Path(runs) if runs is not None else Path("runs") / default_runs
     device = resolve_device(device)
     train = load_dataset("mnist", "train", data_root)
     test = load_dataset("mnist", "test", data_root)
