@@ -211,6 +211,8 @@ def reproduce_mnist(out: str | os.PathLike = "results/mnist", data_root: str | o
     files.append(atomic_write_text(out / "runs.csv", runs_table.to_csv(index=False)))
     summary = _summarize(results)
     files.append(atomic_write_text(out / "summary.csv", summary.to_csv(index=False)))
+    paired = _paired(results)
+    files.append(atomic_write_text(out / "paired.csv", paired.to_csv(index=False)))
     files += _figures(results, sweep, out)
     command = command or " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
     seconds = time.perf_counter() - started
@@ -220,7 +222,7 @@ def reproduce_mnist(out: str | os.PathLike = "results/mnist", data_root: str | o
                "test": f"{test.name}, {len(test)} digits", "seconds": seconds, "command": command,
                "when": time.strftime("%Y-%m-%d"), "train_minutes": runs_table["train_minutes"].sum(),
                "runs": len(runs_table)}
-    files.append(atomic_write_text(out / "README.md", _page(summary, sweep, context)))
+    files.append(atomic_write_text(out / "README.md", _page(summary, sweep, context, paired)))
     if export_weights is not None:
         files += export_study_weights(results, runs, plan, export_weights, command, out, context["device"])
     print(f"wrote {len(files)} files to {out} in {seconds:.0f} s")
@@ -265,23 +267,60 @@ def export_study_weights(results, runs: str | os.PathLike, plan: StudyPlan, dire
     return written
 
 
+def _per_seed(results):
+    """One row per trained model: clean accuracy, accuracy at sigma^2 = 0.2 and the mean accuracy
+    over each suite's levels."""
+    import pandas as pd
+
+    rows = []
+    for (model, name, pushpull, seed), runs in results.groupby(["model", "paper_name", "pushpull", "seed"], sort=False):
+        gauss = runs[runs.corruption == "mnist_gaussian_noise"]
+        rows.append({
+            "model": model, "paper_name": name, "pushpull": pushpull, "seed": seed,
+            "clean": runs[runs.corruption == "clean"]["accuracy"].iloc[0],
+            "gauss_0.2": gauss[gauss.level.astype(float).round(6) == 0.2]["accuracy"].iloc[0],
+            "gauss_mean": gauss["accuracy"].mean(),
+            "poisson_mean": runs[runs.corruption == "mnist_poisson_contrast"]["accuracy"].mean(),
+        })
+    return pd.DataFrame(rows)
+
+
+METRICS = ("clean", "gauss_0.2", "gauss_mean", "poisson_mean")
+
+
+def _paired(results):
+    """Push-pull minus plain, per architecture, paired by seed, in points: mean, sample standard
+    deviation and the number of seeds where push-pull is ahead. A seed pairs the two runs fully:
+    same initial weights everywhere (the push kernel is drawn exactly like the plain conv) and
+    the same batches in the same order, so only the first layer's function differs."""
+    import pandas as pd
+
+    per_seed = _per_seed(results)
+    rows = []
+    for model, part in per_seed.groupby("model", sort=False):
+        plain = part[~part.pushpull].set_index("seed")
+        pushpull = part[part.pushpull].set_index("seed")
+        seeds = plain.index.intersection(pushpull.index)
+        if not len(seeds):
+            continue
+        row = {"model": model, "pair": f"P{model[-1].upper()} - {model[-1].upper()}", "seeds": len(seeds)}
+        for metric in METRICS:
+            diff = 100 * (pushpull.loc[seeds, metric] - plain.loc[seeds, metric])
+            row[f"{metric}_diff_mean"] = diff.mean()
+            row[f"{metric}_diff_std"] = diff.std(ddof=1) if len(diff) > 1 else float("nan")
+            row[f"{metric}_pp_ahead"] = int((diff > 0).sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _summarize(results):
     """Mean and sample standard deviation over seeds of clean accuracy, accuracy at sigma^2 = 0.2,
     and the mean accuracy over each suite's levels, per architecture and first layer."""
     import pandas as pd
 
     rows = []
-    for (model, name), part in results.groupby(["model", "paper_name"], sort=False):
-        per_seed = []
-        for seed, runs in part.groupby("seed"):
-            gauss = runs[runs.corruption == "mnist_gaussian_noise"]
-            per_seed.append({
-                "clean": runs[runs.corruption == "clean"]["accuracy"].iloc[0],
-                "gauss_0.2": gauss[gauss.level.astype(float).round(6) == 0.2]["accuracy"].iloc[0],
-                "gauss_mean": gauss["accuracy"].mean(),
-                "poisson_mean": runs[runs.corruption == "mnist_poisson_contrast"]["accuracy"].mean(),
-            })
-        frame = pd.DataFrame(per_seed)
+    for (model, name), part in _per_seed(results).groupby(["model", "paper_name"], sort=False):
+        frame = part[list(METRICS)]
         row = {"model": model, "paper_name": name, "seeds": len(frame)}
         for column in frame:
             row[f"{column}_mean"] = 100 * frame[column].mean()
@@ -332,7 +371,7 @@ def _figures(results, sweep, out: Path) -> list[Path]:
     return files
 
 
-def _page(summary, sweep, context) -> str:
+def _page(summary, sweep, context, paired=None) -> str:
     import pandas as pd
 
     from .paper import paper_mnist
@@ -383,6 +422,30 @@ def _page(summary, sweep, context) -> str:
         "",
         markdown_table(pd.DataFrame(shown)),
         "",
+    ]
+    if paired is not None and len(paired):
+        def diff(row, metric):
+            text = f"{row[f'{metric}_diff_mean']:+.2f}"
+            if row[f"{metric}_diff_std"] == row[f"{metric}_diff_std"]:
+                text += f" ± {row[f'{metric}_diff_std']:.2f}"
+            return text + f" ({row[f'{metric}_pp_ahead']}/{row['seeds']})"
+
+        lines += [
+            "## Push-pull minus plain, paired by seed (points)",
+            "",
+            "Runs with the same seed start from the same initial weights (the push kernel is drawn exactly "
+            "like the plain convolution) and see the same batches in the same order, so each pair differs only "
+            "in the first layer's function. Mean ± standard deviation of the per-seed differences, and in "
+            "brackets the number of seeds on which push-pull is ahead.",
+            "",
+            markdown_table(pd.DataFrame([{
+                "pair": row["pair"], "clean": diff(row, "clean"), "sigma^2=0.2": diff(row, "gauss_0.2"),
+                "Gaussian, mean over levels": diff(row, "gauss_mean"),
+                "Poisson+contrast, mean": diff(row, "poisson_mean"),
+            } for row in paired.to_dict("records")])),
+            "",
+        ]
+    lines += [
         "![accuracy vs noise](accuracy_vs_noise.png)",
         "",
     ]
@@ -414,6 +477,7 @@ def _page(summary, sweep, context) -> str:
             "",
         ]
     lines += ["Files: `raw/` (one tidy CSV per trained model), `mnist_results.csv`, `sweep.csv`, `summary.csv`, "
+              "`paired.csv` (push-pull minus plain per seed pair), "
               "`runs.csv` (one row per training run: epochs, training minutes, final test accuracy), "
               "`commands.txt`.", ""]
     return "\n".join(lines)

@@ -26,6 +26,11 @@ def test_quick_study_writes_the_results_page_and_reuses_runs(data_root, tmp_path
     assert len(runs) == 4 and (runs["epochs"] == 1).all() and (runs["train_minutes"] > 0).all()
     page = (out / "README.md").read_text()
     assert "min of training over 4 runs" in page
+    paired = pd.read_csv(out / "paired.csv")
+    assert list(paired["pair"]) == ["PA - A"] and paired["seeds"].iloc[0] == 1
+    per_seed = results[results.corruption == "clean"].set_index("pushpull")["accuracy"]
+    assert paired["clean_diff_mean"].iloc[0] == pytest.approx(100 * (per_seed[True] - per_seed[False]))
+    assert "## Push-pull minus plain, paired by seed" in page
     assert "| A | 1 |" in page and "98.93" in page and "87.10" in page  # ours beside the paper's numbers
     assert "quick mode: a smoke test" in page and "reproduce mnist --quick" in (out / "commands.txt").read_text()
     capsys.readouterr()
@@ -85,6 +90,23 @@ def test_sweep_over_seeds_reuses_the_plain_run_for_h1(data_root, tmp_path):
         model = load_model_from_checkpoint(data)
         assert (type(model.conv1).__name__ == "PushPull2d") is pushpull
     assert "## lenet-a-pp-paper" in (tmp_path / "weights" / "README.md").read_text()
+
+
+@pytest.mark.parametrize("model", ["lenet-a", "lenet-b", "lenet-c", "lenet-d"])
+def test_a_seed_pairs_plain_and_pushpull_initial_weights(model):
+    """What the paired table relies on: with the same seed, the plain and the push-pull LeNet
+    start from identical weights (the push kernel is drawn like the plain convolution)."""
+    import torch
+
+    from pushpull_viz.models import build_model
+    from pushpull_viz.train import seed_everything
+
+    seed_everything(5)
+    plain = build_model(model).state_dict()
+    seed_everything(5)
+    pushpull = build_model(model, pushpull=True).state_dict()
+    renamed = {k.replace(".push.", "."): v for k, v in pushpull.items()}
+    assert renamed.keys() == plain.keys() and all(torch.equal(renamed[k], plain[k]) for k in plain)
 
 
 @pytest.mark.parametrize("alpha", [0.5, 2.0])
