@@ -9,7 +9,7 @@ BIN     = $(VENV)/bin
 PUSHPULL_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export PUSHPULL_DATA
 
-.PHONY: demo test bench notebooks clean
+.PHONY: demo test lint bench notebooks clean
 
 $(BIN)/pushpull-viz: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(BIN)/pushpull-viz
 
 test: $(BIN)/pushpull-viz
 	$(BIN)/python -m pytest -n 2 --nbmake --nbmake-timeout=900 tests pushpull_viz notebooks/*.ipynb
+
+# ruff (settings in pyproject.toml): the package, tests, benchmarks, docs scripts and the notebooks
+lint: $(BIN)/pushpull-viz
+	$(BIN)/ruff check .
 
 bench: $(BIN)/pushpull-viz
 	$(BIN)/python benchmarks/bench_layer.py

@@ -28,13 +28,12 @@ import numpy as np
 import torch
 
 from pushpull_viz.corruptions import CIFAR10C_ALL, corrupt
+from pushpull_viz.data import load_cifar10_jpeg75, resolve_data_root
 
 
 def _images(n: int) -> torch.Tensor:
-    root = os.environ.get("PUSHPULL_DATA")
-    if root and (Path(root) / "cifar10-jpeg75").exists():
-        from pushpull_viz.data import load_cifar10_jpeg75
-
+    root = resolve_data_root(required=False)
+    if root and (root / "cifar10-jpeg75").exists():
         images, _ = load_cifar10_jpeg75("test", root)
         reps = -(-n // len(images))
         return images.repeat(reps, 1, 1, 1)[:n]
@@ -81,7 +80,8 @@ def main() -> None:
     parser.add_argument("--baseline-n", type=int, default=100, help="images for the per-image baselines")
     parser.add_argument("--batch", type=int, default=1000, help="our batch size (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of our timing (median)")
-    parser.add_argument("--device", action="append", default=None, help="cpu and/or cuda (default: cpu, + cuda if available)")
+    parser.add_argument("--device", action="append", default=None,
+                        help="cpu and/or cuda (default: cpu, + cuda if available)")
     parser.add_argument("--skip-baselines", action="store_true")
     args = parser.parse_args()
     devices = args.device or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])

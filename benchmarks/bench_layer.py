@@ -56,7 +56,7 @@ def report(times: dict[str, list[float]], baseline: str) -> None:
     base = times[baseline]
     print(f"  {'candidate':<34} {'median ms':>10} {'ratio':>8}")
     for name, ts in times.items():
-        ratio = statistics.median(t / b for t, b in zip(ts, base))
+        ratio = statistics.median(t / b for t, b in zip(ts, base, strict=True))
         print(f"  {name:<34} {1e3 * statistics.median(ts):>10.2f} {ratio:>8.3f}")
 
 
@@ -134,12 +134,15 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
     print(f"torch {torch.__version__}, device {device}"
-          + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else f", {torch.get_num_threads()} threads"))
+          + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else f", {torch.get_num_threads()} "
+                                                                                      f"threads"))
     for memory_format in (torch.contiguous_format, torch.channels_last):
         fmt = "NCHW" if memory_format == torch.contiguous_format else "channels_last"
-        print(f"\n[{fmt}] CIFAR first layer 3->16, 3x3 (pull 7x7), batch {args.batch}, 32x32: forward+backward / nn.Conv2d")
+        print(f"\n[{fmt}] CIFAR first layer 3->16, 3x3 (pull 7x7), batch {args.batch}, 32x32: forward+backward / "
+              f"nn.Conv2d")
         bench_layer(device, memory_format, args.rounds, 3, 16, 3, 1, 1, 32, args.batch)
-        print(f"\n[{fmt}] ResNet stem 3->64, 7x7 stride 2 (pull 15x15), batch 32, 112x112: forward+backward / nn.Conv2d")
+        print(f"\n[{fmt}] ResNet stem 3->64, 7x7 stride 2 (pull 15x15), batch 32, 112x112: "
+              "forward+backward / nn.Conv2d")
         bench_layer(device, memory_format, max(5, args.rounds // 3), 3, 64, 7, 2, 3, 112, 32)
         if not args.skip_network:
             print(f"\n[{fmt}] training step (SGD, batch {args.batch}) / plain ResNet-20 step")

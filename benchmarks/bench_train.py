@@ -79,7 +79,7 @@ def compare(name: str, device: torch.device, rounds: int, steps: int, batch: int
     n = runs[False][1]
     plain = statistics.median(n / t for t in times[False])
     pp = statistics.median(n / t for t in times[True])
-    ratio = statistics.median(p / b for p, b in zip(times[True], times[False]))
+    ratio = statistics.median(p / b for p, b in zip(times[True], times[False], strict=True))
     print(f"{name:<10} {device.type:<5} {plain:>12.0f} {pp:>12.0f} {ratio:>10.3f}")
 
 

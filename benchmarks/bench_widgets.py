@@ -30,6 +30,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from pushpull_viz.data import resolve_data_root  # noqa: E402
 from pushpull_viz.layers import PushPull2d  # noqa: E402
 from pushpull_viz.viz.widgets import PushPullExplorer, _png  # noqa: E402
 
@@ -74,15 +75,17 @@ def _steps(explorer: PushPullExplorer, slider: str, values: np.ndarray) -> tuple
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30, help="slider steps per slider (median reported)")
-    parser.add_argument("--data-root", default=os.environ.get("PUSHPULL_DATA"),
+    parser.add_argument("--data-root", default=None,
                         help="data root with MNIST and cifar10-jpeg75 (default $PUSHPULL_DATA; else random images)")
     parser.add_argument("--dpi", type=int, default=80, help="figure resolution (the explorers' default is 80)")
     args = parser.parse_args(argv)
+    args.data_root = resolve_data_root(args.data_root, required=False)
     if args.steps < 2:
         parser.error("--steps must be >= 2")
     torch.manual_seed(0)
     cases = {
-        "MNIST PushPull2d(1, 6, 5) 28x28": (PushPull2d(1, 6, 5), _image("mnist", args.data_root), "mnist_gaussian_noise"),
+        "MNIST PushPull2d(1, 6, 5) 28x28": (PushPull2d(1, 6, 5), _image("mnist", args.data_root),
+                                            "mnist_gaussian_noise"),
         "CIFAR PushPull2d(3, 16, 3) 32x32": (PushPull2d(3, 16, 3, padding=1), _image("cifar", args.data_root),
                                              "mnist_gaussian_noise"),
     }

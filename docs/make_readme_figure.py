@@ -18,15 +18,17 @@ import torch
 
 from pushpull_viz import PushPull2d
 
+FIGURE = Path(__file__).with_name("push_pull.png")
 
-def main(out: Path = Path(__file__).with_name("push_pull.png")) -> None:
+
+def main(out: Path = FIGURE) -> None:
     torch.manual_seed(0)
     size = 60
     image = torch.zeros(1, 1, size, size)
     image[..., size // 2:] = 1.0
     noisy = (image + 0.35 * torch.randn_like(image)).clamp(0, 1)
 
-    layer = PushPull2d(1, 1, 5, padding=2, alpha=1.0, scale=2.0)
+    layer = PushPull2d(1, 1, 5, padding=2)  # the paper's alpha = 1, h = 2
     x = torch.linspace(-2, 2, 5)
     kernel = torch.exp(-x[None, :] ** 2 / 2) * torch.tanh(2 * x)[:, None].T  # vertical-edge detector
     kernel = (kernel * torch.exp(-x[:, None] ** 2 / 8)) / kernel.abs().sum()
@@ -47,7 +49,7 @@ def main(out: Path = Path(__file__).with_name("push_pull.png")) -> None:
     kernel_limit = layer.pull_weight.abs().max().item()
     response_limit = push.max().item()
     crop = slice(6, -6)  # leave out the zero-padded border, where the image itself "ends" in an edge
-    for ax, (tensor, title, cmap) in zip(axes, panels):
+    for ax, (tensor, title, cmap) in zip(axes, panels, strict=True):
         data = tensor.detach()[0, 0].numpy()
         if cmap == "RdBu_r":
             ax.imshow(data, cmap=cmap, vmin=-kernel_limit, vmax=kernel_limit)
@@ -61,7 +63,8 @@ def main(out: Path = Path(__file__).with_name("push_pull.png")) -> None:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle("Push-pull inhibition (h=2, alpha=1): the pull branch fires on the noise the push kernel "
-                 "also answers, and is subtracted (output: orange > 0, purple < 0); kernels share one colour scale, responses another", fontsize=9)
+                 "also answers, and is subtracted (output: orange > 0, purple < 0); kernels share one colour scale, "
+                 "responses another", fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=90)
     print(f"wrote {out}")

@@ -35,7 +35,7 @@ def parse(path: Path) -> nbformat.NotebookNode:
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata["language_info"] = {"name": "python"}
     blocks = re.split(r"^# %%(.*)$", path.read_text(), flags=re.M)
-    for header, body in zip(blocks[1::2], blocks[2::2]):
+    for header, body in zip(blocks[1::2], blocks[2::2], strict=True):
         body = body.strip("\n")
         if header.strip().startswith("[markdown]"):
             text = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in body.splitlines())
@@ -54,7 +54,8 @@ def parse(path: Path) -> nbformat.NotebookNode:
 def execute(notebook: nbformat.NotebookNode, timeout: int) -> None:
     from nbclient import NotebookClient
 
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(HERE)}}).execute()
 
 
 def main() -> None:

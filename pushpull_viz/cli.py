@@ -28,7 +28,7 @@ def _cmd_official(args: argparse.Namespace) -> None:
     import torch
 
     from .data import CIFAR10_CLASSES, CIFAR10_JPEG75_LABEL, ImageTensors, load_cifar10_jpeg75
-    from .models import load_model_from_checkpoint
+    from .models import load_model_from_checkpoint, model_info
     from .train import evaluate_accuracy
 
     folder = Path(args.checkpoints)
@@ -45,13 +45,14 @@ def _cmd_official(args: argparse.Namespace) -> None:
         accuracy, _ = evaluate_accuracy(model, data, args.batch_size, device="cpu")
         rows.append({
             "checkpoint": path.parent.name, "model": model.model_name,
-            "first_layer": type(model.get_submodule("features.conv0" if hasattr(model, "features") else "conv1")).__name__,
+            "first_layer": type(model.get_submodule(model_info(model.model_name).first_layer)).__name__,
             "dataset": CIFAR10_JPEG75_LABEL, "n_images": len(images),
             "accuracy_percent": round(100 * accuracy, 2),
             "best_prec1_reported": model.checkpoint_meta.get("best_prec1"),
             "seconds": round(time.perf_counter() - start, 1),
         })
-        print(f"{rows[-1]['checkpoint']:<20} {rows[-1]['accuracy_percent']:6.2f}% on {len(images)} test images of the {CIFAR10_JPEG75_LABEL}")
+        print(f"{rows[-1]['checkpoint']:<20} {rows[-1]['accuracy_percent']:6.2f}% on {len(images)} test images of "
+              f"the {CIFAR10_JPEG75_LABEL}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table = out / "official_checkpoints.csv"
@@ -85,7 +86,9 @@ def _check_fits(model_name: str, data) -> None:
 
 
 def _default_recipe(model_name: str) -> str:
-    return "lenet-paper" if model_name.startswith("lenet") else "densenet-paper" if model_name.startswith("densenet") else "resnet-paper"
+    if model_name.startswith("lenet"):
+        return "lenet-paper"
+    return "densenet-paper" if model_name.startswith("densenet") else "resnet-paper"
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
@@ -94,21 +97,22 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from .train import fit, seed_everything
 
     name = model_info(args.model).name
-    train = _subset(load_dataset(args.dataset, "train", args.data_root, download=args.download), args.train_subset, args.seed)
-    test = _subset(load_dataset(args.dataset, "test", args.data_root, download=args.download), args.test_subset, args.seed)
+    train = _subset(load_dataset(args.dataset, "train", args.data_root, download=args.download), args.train_subset,
+                    args.seed)
+    test = _subset(load_dataset(args.dataset, "test", args.data_root, download=args.download), args.test_subset,
+                   args.seed)
     _check_fits(name, train)
     seed_everything(args.seed)
-    build = dict(pushpull=args.pushpull, num_classes=len(train.classes))
-    if args.pushpull:
-        build.update(alpha=args.alpha, scale=args.scale, trainable_alpha=args.trainable_alpha)
-    elif args.trainable_alpha or args.alpha != 1.0 or args.scale != 2.0:
+    if not args.pushpull and (args.trainable_alpha or args.alpha is not None or args.scale is not None):
         raise ValueError("--alpha, --scale and --trainable-alpha need --pushpull")
-    model = build_model(name, **build)
+    model = build_model(name, pushpull=args.pushpull, alpha=args.alpha, scale=args.scale,
+                        trainable_alpha=args.trainable_alpha, num_classes=len(train.classes))
     result = fit(model, (train, test), args.recipe or _default_recipe(name), out=args.out, resume=args.resume,
                  overwrite=args.overwrite, device=args.device, seed=args.seed, amp=args.amp,
                  channels_last=args.channels_last, compile=args.compile, progress=not args.no_progress,
                  dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
-    best = f"{100 * result.best_accuracy:.2f}% (epoch {result.best_epoch})" if result.best_accuracy is not None else "n/a"
+    best = ("n/a" if result.best_accuracy is None
+            else f"{100 * result.best_accuracy:.2f}% (epoch {result.best_epoch})")
     print(f"done: best test accuracy {best} on {test.name}; {result.train_seconds:.1f} s of training; "
           f"checkpoints and metrics in {args.out}")
 
@@ -127,7 +131,7 @@ def _load_models(paths: list[str], image_shape) -> dict:
     from .models import load_model_from_checkpoint, model_info
 
     models = {}
-    for path, label in zip(paths, _model_labels(paths)):
+    for path, label in zip(paths, _model_labels(paths), strict=True):
         model = load_model_from_checkpoint(path, map_location="cpu")
         expected = tuple(model_info(model.model_name).input_shape)
         if tuple(image_shape) != expected:
@@ -216,7 +220,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     if corruptions and baseline and not has_clean:
         print("no mCE summary: it needs the clean error (pass --dataset with the clean test set)")
     if summary is not None:
-        shown = summary.assign(clean_error=100 * summary["clean_error"], corruption_error=100 * summary["corruption_error"])
+        shown = summary.assign(clean_error=100 * summary["clean_error"],
+                               corruption_error=100 * summary["corruption_error"])
         print(f"\nsummary (errors in %; mCE and relative mCE normalised by {summary['baseline'].iloc[0]}, "
               f"over {summary['n_corruptions'].iloc[0]} corruptions):")
         print(shown.drop(columns=["baseline"]).round(2).to_string(index=False))
@@ -271,7 +276,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pushpull-viz", description="Push-pull inhibition layer for CNNs: models, evaluation, visuals.")
+    parser = argparse.ArgumentParser(prog="pushpull-viz",
+                                     description="Push-pull inhibition layer for CNNs: models, evaluation, visuals.")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
@@ -281,22 +287,27 @@ def build_parser() -> argparse.ArgumentParser:
     official = sub.add_parser("official", help="evaluate the authors' checkpoints on the offline JPEG-75 CIFAR-10 copy")
     official.add_argument("--checkpoints", default=str(Path("..") / "shared" / "checkpoints" / "official"),
                           help="folder with <name>/model_best.pth.tar files (default: %(default)s)")
-    official.add_argument("--data-root", default=None, help="data root holding cifar10-jpeg75/ (default: $PUSHPULL_DATA)")
+    official.add_argument("--data-root", default=None,
+                          help="data root holding cifar10-jpeg75/ (default: $PUSHPULL_DATA)")
     official.add_argument("--per-class", type=int, default=None, help="test images per class (default: all 1,000)")
     official.add_argument("--batch-size", type=int, default=500)
     official.add_argument("--out", default="outputs/official", help="output folder (default: %(default)s)")
     official.set_defaults(func=_cmd_official)
 
     from .data import DATASETS
+    from .layers import DEFAULT_ALPHA, DEFAULT_SCALE
     from .train import RECIPES
 
     datasets = f"{', '.join(DATASETS)} or folder:PATH"
     train = sub.add_parser("train", help="train a model and write checkpoints and metrics",
-                           description="Train a model of the zoo; writes last.pt, best.pt, metrics.csv/jsonl, config.json.")
+                           description="Train a model of the zoo; writes last.pt, best.pt, metrics.csv/jsonl, "
+                                       "config.json.")
     train.add_argument("--model", required=True, help="model name (see `pushpull-viz models`)")
     train.add_argument("--pushpull", action="store_true", help="push-pull first layer")
-    train.add_argument("--alpha", type=float, default=1.0, help="push-pull inhibition strength (default: %(default)s)")
-    train.add_argument("--scale", type=float, default=2.0, help="push-pull pull-kernel scale h (default: %(default)s)")
+    train.add_argument("--alpha", type=float, default=None,
+                       help=f"push-pull inhibition strength (default: the layer's, {DEFAULT_ALPHA:g})")
+    train.add_argument("--scale", type=float, default=None,
+                       help=f"push-pull pull-kernel scale h (default: the layer's, {DEFAULT_SCALE:g})")
     train.add_argument("--trainable-alpha", action="store_true", help="learn alpha per channel")
     train.add_argument("--dataset", required=True, help=datasets)
     train.add_argument("--recipe", default=None, choices=list(RECIPES),
@@ -352,10 +363,12 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce = sub.add_parser("reproduce", help="rerun the paper's MNIST study and write a results page",
                                description="Train LeNets A-D plain and push-pull over several seeds, test them on "
                                            "the paper's noise suites, sweep alpha and h, and write tables, figures "
-                                           "and README.md into --out. Reruns reuse finished and resume unfinished runs.")
+                                           "and README.md into --out. Reruns reuse finished and resume unfinished "
+                                           "runs.")
     reproduce.add_argument("study", choices=["mnist"], help="which study")
     reproduce.add_argument("--out", default="results/mnist", help="results folder (default: %(default)s)")
-    reproduce.add_argument("--runs", default=None, help="training-run folder (default: runs/reproduce-mnist-<epochs>ep)")
+    reproduce.add_argument("--runs", default=None,
+                           help="training-run folder (default: runs/reproduce-mnist-<epochs>ep)")
     reproduce.add_argument("--quick", action="store_true", help="a small smoke run (CI), not a result")
     reproduce.add_argument("--epochs", type=int, default=None, help="shorten the paper's 90 epochs (milestones scale)")
     reproduce.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: 0 1 2)")

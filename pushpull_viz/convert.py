@@ -13,15 +13,15 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from .layers import PushPull2d
+from .layers import PushPullLayer, create_pushpull, given_options, named_first_conv
 
 __all__ = ["conv_layer_names", "convert_to_pushpull"]
 
 
 def conv_layer_names(model: nn.Module) -> list[str]:
     """Names of the plain ``nn.Conv2d`` modules of ``model``, in registration order
-    (push convs already inside a :class:`PushPull2d` are not listed)."""
-    inside_pushpull = {f"{name}.push" for name, m in model.named_modules() if isinstance(m, PushPull2d)}
+    (push convs already inside a push-pull layer are not listed)."""
+    inside_pushpull = {f"{name}.push" for name, m in model.named_modules() if isinstance(m, PushPullLayer)}
     return [name for name, m in model.named_modules()
             if type(m) is nn.Conv2d and name not in inside_pushpull]
 
@@ -34,14 +34,14 @@ def _padding_of(conv: nn.Conv2d, name: str) -> tuple[int, int]:
     if conv.padding == "same":
         if any(s != 1 for s in conv.stride) or any(k % 2 == 0 for k in conv.kernel_size):
             raise ValueError(f"layer {name!r}: padding='same' is converted only for stride 1 and odd kernels")
-        return tuple(d * (k - 1) // 2 for k, d in zip(conv.kernel_size, conv.dilation))  # type: ignore[return-value]
+        return tuple(d * (k - 1) // 2 for k, d in zip(conv.kernel_size, conv.dilation, strict=True))  # type: ignore[return-value]
     return conv.padding  # type: ignore[return-value]
 
 
-def _to_pushpull(conv: nn.Conv2d, name: str, **options) -> PushPull2d:
+def _to_pushpull(conv: nn.Conv2d, name: str, **options) -> PushPullLayer:
     weight = conv.weight
     try:
-        layer = PushPull2d(
+        layer = create_pushpull(
             conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, _padding_of(conv, name),
             conv.dilation, conv.groups, bias=conv.bias is not None,
             device=weight.device, dtype=weight.dtype, **options,
@@ -60,21 +60,22 @@ def _to_pushpull(conv: nn.Conv2d, name: str, **options) -> PushPull2d:
 def convert_to_pushpull(
     model: nn.Module,
     layers: str | Iterable[str] = "first",
-    alpha: float = 1.0,
-    scale: float = 2.0,
+    alpha: float | None = None,
+    scale: float | None = None,
     trainable_alpha: bool = False,
     inplace: bool = False,
     **pushpull_kwargs,
 ) -> nn.Module:
-    """Replace convolutions of ``model`` by :class:`PushPull2d` layers initialised with their weights.
+    """Replace convolutions of ``model`` by push-pull layers initialised with their weights.
 
     Args:
         model: any ``nn.Module``.
         layers: ``"first"`` (the first ``nn.Conv2d`` in registration order, the paper's
             choice), ``"all"``, or a list of module names (see :func:`conv_layer_names`).
-        alpha, scale, trainable_alpha: as for :class:`PushPull2d`.
+        alpha, scale, trainable_alpha: as for :class:`~pushpull_viz.layers.PushPull2d` (``None``: its default).
         inplace: modify ``model`` itself instead of a deep copy.
-        **pushpull_kwargs: other :class:`PushPull2d` options (``variant``, ``implementation``).
+        **pushpull_kwargs: other layer options (``variant``, ``implementation``, ``avg_kernel_size``;
+            see :func:`~pushpull_viz.layers.create_pushpull`).
 
     Returns:
         The converted model. Output shapes are unchanged and the push kernels are the
@@ -91,7 +92,11 @@ def convert_to_pushpull(
         raise ValueError("model has no nn.Conv2d layers to convert")
     if isinstance(layers, str):
         if layers == "first":
-            selected = names[:1]
+            name, first = named_first_conv(model)
+            if type(first) is not nn.Conv2d:
+                raise ValueError(f"the model's first convolution ({name or 'the model itself'}) is already a "
+                                 f"{type(first).__name__}; name the layers to convert instead")
+            selected = [name]
         elif layers == "all":
             selected = names
         else:
@@ -104,7 +109,7 @@ def convert_to_pushpull(
             raise ValueError(f"no nn.Conv2d named {unknown} in the model; convolution layers are: {shown}")
     if not inplace:
         model = copy.deepcopy(model)
-    options = dict(alpha=alpha, scale=scale, trainable_alpha=trainable_alpha, **pushpull_kwargs)
+    options = dict(trainable_alpha=trainable_alpha, **given_options(alpha=alpha, scale=scale), **pushpull_kwargs)
     for name in selected:
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model

@@ -73,18 +73,46 @@ _NO_DATA_HINT = (
 )
 
 
-def resolve_data_root(root: str | os.PathLike | None = None) -> Path:
-    """The data root: ``root`` if given, else ``$PUSHPULL_DATA``; it must exist."""
+def resolve_data_root(root: str | os.PathLike | None = None, *, required: bool = True) -> Path | None:
+    """The data root, as an absolute path: the one definition every entry point uses.
+
+    In order: ``root`` if given, else ``$PUSHPULL_DATA``. A relative path is taken against the
+    current directory, or, if it is not found there, against its parent folders (so
+    ``PUSHPULL_DATA=../shared/data`` set in the project folder also works for a notebook kernel
+    running in ``notebooks/``). The folder must exist.
+
+    Args:
+        root: an explicit data root (``--data-root``), or None.
+        required: with neither ``root`` nor ``$PUSHPULL_DATA``, raise (True) or return None (False).
+
+    Returns:
+        The absolute path, or None (no root given and ``required=False``).
+
+    Example:
+        >>> resolve_data_root("/", required=False)
+        PosixPath('/')
+    """
+    source = "argument"
+    if root is None or root == "":
+        root = os.environ.get(DATA_ROOT_ENV) or None
+        source = f"${DATA_ROOT_ENV}"
     if root is None:
-        root = os.environ.get(DATA_ROOT_ENV)
-        if not root:
-            raise FileNotFoundError(
-                f"no data root given: pass root=... or set {DATA_ROOT_ENV} to a folder holding the datasets "
-                f"(for example: export {DATA_ROOT_ENV}=../shared/data)"
-            )
+        if not required:
+            return None
+        raise FileNotFoundError(
+            f"no data root given: pass --data-root DIR (root=... in Python) or set {DATA_ROOT_ENV} to the absolute "
+            f"path of a folder holding the datasets "
+            f"(for example: export {DATA_ROOT_ENV}=\"$(realpath ../shared/data)\")"
+        )
     path = Path(root).expanduser()
+    if not path.is_absolute():
+        here = Path.cwd()
+        candidates = [folder / path for folder in (here, *list(here.parents)[:2])]
+        path = next((c for c in candidates if c.is_dir()), candidates[0])
+    path = path.resolve()
     if not path.is_dir():
-        raise FileNotFoundError(f"data root {path} is not a directory (set by argument or ${DATA_ROOT_ENV})")
+        raise FileNotFoundError(f"data root {path} (from {source} {str(root)!r}) is not a directory; point "
+                                f"{DATA_ROOT_ENV} or --data-root at the folder holding MNIST/ and cifar10-jpeg75/")
     return path
 
 
@@ -187,10 +215,10 @@ def load_dataset(
     if key == "cifar10-jpeg75":
         images, labels = load_cifar10_jpeg75(split, root, use_cache=use_cache)
         return ImageTensors(images, labels, CIFAR10_CLASSES, f"{CIFAR10_JPEG75_LABEL} {split}")
-    if root is None and not os.environ.get(DATA_ROOT_ENV) and download:
-        root = cache_dir() / "datasets"
-        root.mkdir(parents=True, exist_ok=True)
-    data_root = resolve_data_root(root)
+    data_root = resolve_data_root(root, required=not download)
+    if data_root is None:  # neither an argument nor $PUSHPULL_DATA: torchvision downloads into the cache
+        data_root = cache_dir() / "datasets"
+        data_root.mkdir(parents=True, exist_ok=True)
     if key in ("mnist", "fashion-mnist"):
         images, labels = _load_mnist_like(key, split, data_root, download, use_cache)
         classes = MNIST_CLASSES if key == "mnist" else FASHION_MNIST_CLASSES
@@ -263,7 +291,8 @@ def _load_mnist_like(key: str, split: str, root: Path, download: bool, use_cache
                 files.append(str(path))
             images, labels = read_image_file(files[0]), read_label_file(files[1])
             if images.shape[0] != labels.shape[0]:
-                raise ValueError(f"{sources[0]} holds {images.shape[0]} images but {sources[1]} {labels.shape[0]} labels")
+                raise ValueError(f"{sources[0]} holds {images.shape[0]} images but {sources[1]} {labels.shape[0]} "
+                                 f"labels")
             return images.unsqueeze(1).contiguous(), labels.long()
 
         return _cached(f"{key}-{split}", sources, decode, use_cache)
@@ -390,7 +419,7 @@ def load_image_folder(
                 pictures.append(img.copy())
         gray = grayscale if grayscale is not None else all(p.mode in ("L", "1", "I;16") for p in pictures)
         arrays = []
-        for path, picture in zip(files, pictures):
+        for path, picture in zip(files, pictures, strict=True):
             picture = picture.convert("L" if gray else "RGB")
             if size is not None:
                 picture = picture.resize((size[1], size[0]), Image.BILINEAR)
@@ -418,7 +447,7 @@ def folder_dataloader(
     flip: bool = True,
     num_workers: int = 2,
     seed: int = 0,
-) -> "EpochDataLoader":
+) -> EpochDataLoader:
     """The standard ``DataLoader`` path for large or custom data: torchvision ``ImageFolder``
     with PIL transforms (reflect-padded random crop and flip when ``train``), batches of float
     images in [0, 1]. Shuffling and worker seeds are derived from ``seed`` and the epoch

@@ -17,10 +17,11 @@ from typing import Any
 import torch
 
 from .corruptions import MNIST_SUITES, corruption_info
-from .data import DATA_ROOT_ENV, load_dataset
+from .data import load_dataset, resolve_data_root
 from .io import atomic_write_text
-from .robustness import evaluate
+from .models import model_info
 from .report import markdown_table, save_figure
+from .robustness import evaluate
 from .train import get_recipe, resolve_device, train_or_resume
 
 __all__ = ["run_demo"]
@@ -31,8 +32,8 @@ def run_demo(
     data_root: str | os.PathLike | None = None,
     download: bool | None = None,
     model: str = "lenet-a",
-    alpha: float = 1.0,
-    scale: float = 2.0,
+    alpha: float | None = None,
+    scale: float | None = None,
     epochs: int | None = None,
     seed: int = 0,
     device: str | None = None,
@@ -47,6 +48,7 @@ def run_demo(
     Args:
         data_root: folder with ``MNIST/raw`` (default ``$PUSHPULL_DATA``). Without one the
             demo downloads MNIST into the cache (``download=None`` means: only then).
+        alpha, scale: the push-pull layer's alpha and h (``None``: the layer's defaults, the paper's).
         epochs: override the recipe's 8 epochs.
         test_images / train_images: use a random subset (for quick checks).
 
@@ -56,14 +58,13 @@ def run_demo(
     import matplotlib
 
     matplotlib.use("Agg")
-    import pandas as pd
 
     from .viz import plot_accuracy_vs_level, plot_corruption_examples, plot_training_curves
 
     started = time.perf_counter()
     out = Path(out)
     if download is None:
-        download = data_root is None and not os.environ.get(DATA_ROOT_ENV)
+        download = resolve_data_root(data_root, required=False) is None
     device = resolve_device(device)
     try:
         train = load_dataset("mnist", "train", data_root, download=download)
@@ -110,6 +111,7 @@ def run_demo(
     atomic_write_text(out / "summary.csv", summary.to_csv(index=False))
     files.append(out / "summary.csv")
     seconds = time.perf_counter() - started
+    pushpull_layer = models[f"{pretty}-PP"].get_submodule(model_info(model).first_layer)
     context = {
         "when": time.strftime("%Y-%m-%d %H:%M"),
         "device": f"{device} ({platform.processor() or platform.machine()}, torch {torch.__version__}, "
@@ -119,8 +121,9 @@ def run_demo(
         "train": f"{train.name}, {len(train)} images",
         "test": f"{test.name}, {len(test)} images",
         "seconds": seconds,
-        "alpha": alpha,
-        "scale": scale,
+        # as built (the layer's own defaults when alpha / scale were not given)
+        "alpha": float(pushpull_layer.alpha),
+        "scale": pushpull_layer.scale,
     }
     files.append(atomic_write_text(out / "report.md", _report_markdown(summary, context)))
     files.append(atomic_write_text(out / "report.html", _report_html(summary, results, context)))
@@ -168,7 +171,8 @@ def _report_markdown(summary, context) -> str:
         markdown_table(summary),
         "",
         f"Measured by `pushpull-viz demo` on {context['when']}: {context['device']}. "
-        f"Trained on {context['train']} with recipe `{recipe.name}` ({recipe.epochs} epochs, batch {recipe.batch_size}, "
+        f"Trained on {context['train']} with recipe `{recipe.name}` ({recipe.epochs} epochs, "
+        f"batch {recipe.batch_size}, "
         f"one-cycle lr up to {recipe.lr}), seed {context['seed']}, push-pull alpha={context['alpha']}, "
         f"h={context['scale']}; tested on {context['test']}. Noise is drawn with a fixed seed, so both models see "
         f"the same noisy images. Whole demo: {context['seconds']:.0f} s. One seed only: differences of a few "

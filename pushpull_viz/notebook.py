@@ -9,9 +9,13 @@ from pathlib import Path
 
 import torch
 
+from .data import resolve_data_root
+
 __all__ = ["notebook_settings", "official_checkpoint"]
 
 MODES = ("quick", "full")
+MODE_ENV = "PUSHPULL_MODE"
+CHECKPOINTS_ENV = "PUSHPULL_CHECKPOINTS"
 
 
 def notebook_settings(mode: str | None = None, data_root: str | None = None) -> dict:
@@ -31,10 +35,11 @@ def notebook_settings(mode: str | None = None, data_root: str | None = None) -> 
         >>> notebook_settings("quick")["quick"]
         True
     """
-    mode = mode or os.environ.get("PUSHPULL_MODE", "quick")
+    mode = mode or os.environ.get(MODE_ENV, "quick")
     if mode not in MODES:
         raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
-    data_root = data_root or os.environ.get("PUSHPULL_DATA")
+    data_root = resolve_data_root(data_root, required=False)
+    data_root = None if data_root is None else str(data_root)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     gpu = f", GPU {torch.cuda.get_device_name()}" if device == "cuda" else ", no GPU"
     machine = (f"mode={mode}; {platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores{gpu}; "
@@ -52,9 +57,12 @@ def official_checkpoint(name: str, data_root: str | None = None) -> Path | None:
         >>> official_checkpoint("no-such-model", data_root="/nonexistent") is None
         True
     """
-    data_root = data_root or os.environ.get("PUSHPULL_DATA")
-    folder = os.environ.get("PUSHPULL_CHECKPOINTS") or (str(Path(data_root).parent / "checkpoints" / "official")
-                                                        if data_root else None)
+    try:
+        data_root = resolve_data_root(data_root, required=False)
+    except FileNotFoundError:
+        data_root = None
+    folder = os.environ.get(CHECKPOINTS_ENV) or (str(data_root.parent / "checkpoints" / "official")
+                                                 if data_root else None)
     if folder is None:
         return None
     path = Path(folder) / name / "model_best.pth.tar"

@@ -86,7 +86,8 @@ TABLE2_MODELS: tuple[str, ...] = (
 #: mean over its 5 severities), one value per model in :data:`TABLE2_MODELS` order, as printed.
 TABLE2_PERCENT: dict[str, tuple[float, ...]] = {
     # noise
-    "gaussian_noise": (57.41, 49.90, 58.38, 47.81, 54.50, 48.43, 56.72, 44.92, 68.67, 52.31, 56.19, 45.20, 57.83, 42.83),
+    "gaussian_noise": (57.41, 49.90, 58.38, 47.81, 54.50, 48.43, 56.72, 44.92, 68.67, 52.31, 56.19, 45.20, 57.83,
+                       42.83),
     "shot_noise": (45.75, 39.98, 47.31, 37.12, 42.93, 38.11, 44.02, 35.74, 56.25, 42.45, 44.01, 34.38, 44.12, 32.33),
     "impulse_noise": (41.88, 37.20, 45.71, 35.55, 38.80, 35.51, 44.68, 33.14, 50.24, 39.15, 40.71, 37.97, 46.41, 34.24),
     "speckle_noise": (41.34, 37.55, 43.47, 33.96, 39.22, 35.42, 39.72, 33.58, 51.15, 39.74, 39.14, 31.78, 38.68, 29.32),
@@ -104,9 +105,11 @@ TABLE2_PERCENT: dict[str, tuple[float, ...]] = {
     "brightness": (9.73, 10.34, 9.20, 8.98, 8.63, 8.54, 8.30, 8.68, 8.60, 9.49, 6.30, 6.85, 5.40, 5.97),
     # digital
     "contrast": (29.59, 30.50, 28.33, 28.08, 26.09, 27.15, 24.89, 26.94, 25.13, 28.34, 19.63, 21.39, 17.13, 18.74),
-    "elastic_transform": (20.37, 20.65, 20.58, 18.10, 19.46, 18.79, 18.52, 18.57, 20.37, 20.91, 16.44, 15.92, 15.16, 14.77),
+    "elastic_transform": (20.37, 20.65, 20.58, 18.10, 19.46, 18.79, 18.52, 18.57, 20.37, 20.91, 16.44, 15.92, 15.16,
+                          14.77),
     "pixelate": (32.33, 32.70, 32.18, 28.87, 30.23, 28.99, 29.79, 29.06, 31.51, 33.11, 30.73, 28.66, 25.99, 26.27),
-    "jpeg_compression": (23.81, 22.16, 23.68, 20.73, 22.71, 20.44, 22.88, 19.82, 26.61, 23.43, 23.28, 19.63, 21.39, 17.85),
+    "jpeg_compression": (23.81, 22.16, 23.68, 20.73, 22.71, 20.44, 22.88, 19.82, 26.61, 23.43, 23.28, 19.63, 21.39,
+                         17.85),
     "saturate": (11.52, 11.70, 10.90, 11.24, 9.94, 9.80, 9.56, 9.90, 11.63, 11.86, 8.25, 8.43, 7.15, 7.61),
 }
 
@@ -349,7 +352,7 @@ def paper_sensitivity():
 
     rows = []
     for (scale, alpha), errors in TABLE4_PERCENT.items():
-        for variance, error in zip(TABLE4_VARIANCES, errors):
+        for variance, error in zip(TABLE4_VARIANCES, errors, strict=True):
             rows.append({"model": "ResNet-14" if scale is None else "ResNet-14-PP",
                          "scale": math.nan if scale is None else scale, "alpha": math.nan if alpha is None else alpha,
                          "variance": variance, "error": _fraction(error), "source": _T4})

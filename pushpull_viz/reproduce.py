@@ -165,7 +165,7 @@ def reproduce_mnist(out: str | os.PathLike = "results/mnist", data_root: str | o
 
     tested: dict[int, Any] = {}
 
-    def test_model(model_obj, **columns) -> "pd.DataFrame":
+    def test_model(model_obj, **columns) -> pd.DataFrame:
         if id(model_obj) not in tested:  # a reused run (h = 1, alpha = 0) is tested once: same noise, same numbers
             tested[id(model_obj)] = evaluate({"m": model_obj}, test.images, test.labels, MNIST_SUITES, device=device,
                                              seed=0, progress=False).drop(columns="model")
@@ -202,7 +202,8 @@ def reproduce_mnist(out: str | os.PathLike = "results/mnist", data_root: str | o
         # alpha = 0 is the plain network (LeNet's ReLU after the first layer makes ReLU(push) = ReLU(conv))
         for index, seed in enumerate(_sweep_seeds(plan)):
             plain = run(plan.sweep_model, seed, None, None)
-            sweep_rows.insert(index, test_model(plain, model=plan.sweep_model, alpha=0.0, scale=float("nan"), seed=seed))
+            sweep_rows.insert(index, test_model(plain, model=plan.sweep_model, alpha=0.0, scale=float("nan"),
+                                                seed=seed))
     sweep = pd.concat(sweep_rows, ignore_index=True) if sweep_rows else pd.DataFrame()
     if len(sweep):
         files.append(atomic_write_text(out / "sweep.csv", sweep.to_csv(index=False)))
@@ -236,7 +237,8 @@ def export_study_weights(results, runs: str | os.PathLike, plan: StudyPlan, dire
     ``<model>-pp-paper``, with a card holding the recipe, the seed, why it was chosen and its
     accuracy under every noise level of the study. Picking the best of the seeds on the test set
     flatters the shipped model slightly; the study's tables report all seeds."""
-    from .pretrained import export_weights as export, write_cards
+    from .pretrained import export_weights as export
+    from .pretrained import write_cards
 
     if model not in set(results["model"]):
         raise ValueError(f"the study has no {model!r} runs to export (models: {sorted(set(results['model']))})")
@@ -258,7 +260,8 @@ def export_study_weights(results, runs: str | os.PathLike, plan: StudyPlan, dire
             "commands": [command],
             "trained_by": f"pushpull-viz (this project), on {trained_on}",
             "test_accuracy_percent": {
-                f"{r.corruption} s{r.severity} (level {'-' if r.level != r.level else r.level})": round(100 * r.accuracy, 2)
+                f"{r.corruption} s{r.severity} (level {'-' if r.level != r.level else r.level})":
+                    round(100 * r.accuracy, 2)
                 for r in rows.itertuples()
             },
         }

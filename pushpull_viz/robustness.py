@@ -10,7 +10,6 @@ plots directly and that are stored as CSV.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,16 +17,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .corruptions import corrupt, corruption_info, resolve_corruptions
-from .corruptions.registry import check_images
+from .checks import check_images, check_int
+from .corruptions import corrupt, corruption_generator, corruption_info, resolve_corruptions
 
 __all__ = ["ALEXNET_CIFAR_ERRORS", "RobustnessSummary", "evaluate", "evaluate_released", "summarize",
            "summary_table"]
-
-
-def _generator(device: torch.device, seed: int, corruption: str, severity: int) -> torch.Generator:
-    key = zlib.crc32(f"{seed}/{corruption}/{severity}".encode())
-    return torch.Generator(device=device).manual_seed(key)
 
 
 def evaluate(
@@ -63,7 +57,7 @@ def evaluate(
     check_images(images)
     if labels.shape != (images.shape[0],):
         raise ValueError(f"labels must have shape ({images.shape[0]},), got {tuple(labels.shape)}")
-    _check_batch_size(batch_size)
+    check_int(batch_size, "batch_size", 1)
     sets = [_Set("clean", 0, None, images, labels)]
     for name in resolve_corruptions(corruptions):
         info = corruption_info(name)
@@ -103,7 +97,7 @@ def evaluate_released(
         The same tidy DataFrame as :func:`evaluate` (``level`` is empty: the files fix it).
     """
     models = _as_dict(models)
-    _check_batch_size(batch_size)
+    check_int(batch_size, "batch_size", 1)
     chosen = tuple(suite.corruptions if corruptions is None else corruptions)
     wanted = tuple(suite.severities if severities is None else severities)
     bad = [s for s in wanted if s not in suite.severities]
@@ -147,11 +141,6 @@ def _as_dict(models) -> dict[str, nn.Module]:
     return dict(models)
 
 
-def _check_batch_size(batch_size) -> None:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-
-
 def _score(models: dict[str, nn.Module], sets: list[_Set], batch_size: int, device, progress: bool):
     """Accuracy of every model on every set, one batch at a time; the tidy table."""
     import pandas as pd
@@ -168,8 +157,8 @@ def _score(models: dict[str, nn.Module], sets: list[_Set], batch_size: int, devi
     with torch.inference_mode():
         for test_set in sets:
             images, labels = test_set.load()
-            generator = None if test_set.seed is None else _generator(device, test_set.seed, test_set.corruption,
-                                                                      test_set.severity)
+            generator = None if test_set.seed is None else corruption_generator(
+                test_set.seed, test_set.corruption, test_set.severity, device)
             correct = dict.fromkeys(models, 0)
             for start in range(0, images.shape[0], batch_size):
                 batch = images[start:start + batch_size].to(device)
@@ -241,12 +230,14 @@ def _mean_errors(errors, what: str, model: str | None = None) -> tuple[dict[str,
             raise ValueError(f"{what} table needs columns 'corruption' and 'error' (missing {sorted(missing)})")
         if "model" in errors.columns and errors["model"].nunique() > 1:
             if model is None:
-                raise ValueError(f"{what} table holds several models ({', '.join(map(str, errors['model'].unique()))}); "
+                raise ValueError(f"{what} table holds several models "
+                                 f"({', '.join(map(str, errors['model'].unique()))}); "
                                  "pass model=... or summarize each (groupby('model'))")
             errors = errors[errors["model"] == model]
         clean = errors.loc[errors["corruption"] == "clean", "error"]
         means = errors[errors["corruption"] != "clean"].groupby("corruption", sort=False)["error"].mean()
-        result, clean_error = {str(k): float(v) for k, v in means.items()}, (float(clean.iloc[0]) if len(clean) else None)
+        result, clean_error = {str(k): float(v) for k,
+                               v in means.items()}, (float(clean.iloc[0]) if len(clean) else None)
     elif isinstance(errors, Mapping):
         result, clean_error = {}, None
         for key, value in errors.items():

@@ -15,7 +15,8 @@ ends with bit-identical weights to an uninterrupted one.
 
 Example:
     >>> from pushpull_viz.data import ImageTensors
-    >>> data = ImageTensors(torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8), torch.arange(64) % 10, tuple("0123456789"))
+    >>> images = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8)
+    >>> data = ImageTensors(images, torch.arange(64) % 10, tuple("0123456789"))
     >>> model = build_model("lenet-d")
     >>> result = fit(model, (data, data), "lenet-quick", epochs=1, progress=False)
     >>> list(result.history.columns[:3])
@@ -38,11 +39,11 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 
 from .data import ImageTensors, TensorLoader
 from .io import atomic_save, atomic_write_text
-from .models import build_model  # noqa: F401  (used in the module docstring example)
+from .models import build_model, normalize_build_config
 from .models.checkpoints import CheckpointMismatchError, load_checkpoint, load_state_dict_strict
 
 __all__ = [
@@ -103,8 +104,10 @@ class Recipe:
             if not ok:
                 raise ValueError(f"recipe {self.name!r}: {key} must be {expected[key]}, got {getattr(self, key)!r}")
         if self.schedule not in ("step", "onecycle", "cosine"):
-            raise ValueError(f"recipe {self.name!r}: schedule must be 'step', 'onecycle' or 'cosine', got {self.schedule!r}")
-        if any(not 0 < m < self.epochs for m in self.milestones) or list(self.milestones) != sorted(set(self.milestones)):
+            raise ValueError(f"recipe {self.name!r}: schedule must be 'step', 'onecycle' or 'cosine', got "
+                             f"{self.schedule!r}")
+        increasing = list(self.milestones) == sorted(set(self.milestones))
+        if any(not 0 < m < self.epochs for m in self.milestones) or not increasing:
             raise ValueError(f"recipe {self.name!r}: milestones must be increasing epochs in 1..{self.epochs - 1}, "
                              f"got {self.milestones!r}")
         if self.nesterov and self.momentum == 0:
@@ -159,7 +162,8 @@ def get_recipe(recipe: str | Recipe, **overrides: Any) -> Recipe:
     overrides = {k: v for k, v in overrides.items() if v is not None}
     unknown = set(overrides) - {f.name for f in dataclasses.fields(Recipe)}
     if unknown:
-        raise ValueError(f"unknown recipe fields {sorted(unknown)}; valid: {[f.name for f in dataclasses.fields(Recipe)]}")
+        raise ValueError(f"unknown recipe fields {sorted(unknown)}; valid: "
+                         f"{[f.name for f in dataclasses.fields(Recipe)]}")
     if "epochs" in overrides and "milestones" not in overrides and recipe.milestones:
         ratio = overrides["epochs"] / recipe.epochs
         scaled = sorted({max(1, round(m * ratio)) for m in recipe.milestones})
@@ -228,7 +232,8 @@ def _split_data(data: Any) -> tuple[Any, Any]:
     if isinstance(data, Mapping):
         unknown = set(data) - {"train", "test"}
         if unknown or "train" not in data:
-            raise ValueError(f"data as a mapping needs a 'train' entry (and optionally 'test'), got keys {sorted(data)}")
+            raise ValueError(f"data as a mapping needs a 'train' entry (and optionally 'test'), "
+                             f"got keys {sorted(data)}")
         return data["train"], data.get("test")
     if isinstance(data, tuple):
         if len(data) != 2:
@@ -396,9 +401,12 @@ def fit(
                 raise FileNotFoundError(f"cannot resume: {last} not found (start the run without resume)")
             state = load_checkpoint(last, map_location="cpu")
             if state.get("format") != CHECKPOINT_FORMAT:
-                raise CheckpointMismatchError(f"{last} is not a pushpull-viz run checkpoint (format {state.get('format')!r})")
+                raise CheckpointMismatchError(f"{last} is not a pushpull-viz run checkpoint (format "
+                                              f"{state.get('format')!r})")
             saved = dict(state["config"])
             saved.pop("dataset", None)
+            if isinstance(saved.get("model"), dict) and "name" in saved["model"]:
+                saved["model"] = normalize_build_config(saved["model"])
             now = {k: v for k, v in config.items() if k != "dataset"}
             differences = _describe_differences(saved, now)
             if differences:
@@ -421,7 +429,8 @@ def fit(
     label = dataset or getattr(train_data, "name", "data")
     total_steps = recipe.epochs * steps_per_epoch
     bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, disable=not progress or None,
-               desc=f"{getattr(model, 'model_name', type(model).__name__)} on {label}", unit="batch", dynamic_ncols=True)
+               desc=f"{getattr(model, 'model_name', type(model).__name__)} on {label}", unit="batch",
+               dynamic_ncols=True)
     train_seconds = sum(float(row.get("train_seconds", 0.0)) for row in history)
     try:
         for epoch in range(start_epoch, recipe.epochs):
@@ -545,7 +554,8 @@ def train_or_resume(name: str, out: str | os.PathLike, data, recipe: Recipe, see
             if finished and same and (out / "metrics.csv").is_file():
                 print(f"reusing the finished run in {out}")
                 return model.to(device).eval(), pd.read_csv(out / "metrics.csv")
-            print(f"resuming the unfinished run in {out} (epoch {model.checkpoint_meta.get('epoch')} of {recipe.epochs})")
+            print(f"resuming the unfinished run in {out} (epoch {model.checkpoint_meta.get('epoch')} of "
+                  f"{recipe.epochs})")
             return train(resume=True)
         except CheckpointMismatchError as error:
             print(f"starting {out} again: {error}")

@@ -35,8 +35,8 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+from collections.abc import Callable
 from io import BytesIO
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -233,7 +233,7 @@ def _imagemagick_motion_blur(
     pad = width  # every offset is at most width - 1 in magnitude
     padded = np.pad(image.astype(np.float64), ((pad, pad), (pad, pad), (0, 0)), mode="edge")
     out = np.zeros(image.shape, dtype=np.float64)
-    for weight, dr, dc in zip(weights, row_off, col_off):
+    for weight, dr, dc in zip(weights, row_off, col_off, strict=True):
         out += weight * padded[pad + dr : pad + dr + h, pad + dc : pad + dc + w]
     return np.uint8(np.clip(out, 0, 255))
 
@@ -274,7 +274,7 @@ def snow(image: np.ndarray, severity: int, rng: np.random.Generator) -> np.ndarr
 _FROST_FILES = ("frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost5.jpg", "frost6.jpg")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _frost_photo(idx: int) -> np.ndarray:
     """Frost photo ``idx`` as read by cv2 (BGR uint8), resized by 0.2 (INTER_LINEAR). Read-only.
 

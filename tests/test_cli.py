@@ -109,7 +109,8 @@ def test_evaluate_cifar10c_suite_with_summary(official_checkpoints, data_root, t
 
 @pytest.mark.parametrize("argv,message", [
     (["train", "--model", "lenet-z", "--dataset", "mnist", "--out", "x"], "unknown model name 'lenet-z'"),
-    (["train", "--model", "resnet20", "--dataset", "mnist", "--out", "x"], "takes 3x32x32 images but MNIST train has 1x28x28"),
+    (["train", "--model", "resnet20", "--dataset", "mnist", "--out", "x"],
+     "takes 3x32x32 images but MNIST train has 1x28x28"),
     (["train", "--model", "lenet-a", "--alpha", "0.5", "--dataset", "mnist", "--out", "x"], "need --pushpull"),
     (["train", "--model", "lenet-a", "--dataset", "mnist-c", "--out", "x"], "unknown dataset 'mnist-c'"),
     (["evaluate", "--checkpoint", "missing.pt", "--dataset", "mnist"], "checkpoint file not found"),
@@ -132,7 +133,8 @@ def test_demo_end_to_end_and_reuse(data_root, tmp_path, capsys):
     assert main(args) == 0
     names = {p.name for p in out.iterdir()}
     assert {"report.md", "report.html", "robustness.csv", "summary.csv", "training_curves.png",
-            "accuracy_vs_noise.png", "examples_mnist_gaussian_noise.png", "examples_mnist_poisson_contrast.png"} <= names
+            "accuracy_vs_noise.png", "examples_mnist_gaussian_noise.png",
+            "examples_mnist_poisson_contrast.png"} <= names
     report = (out / "report.md").read_text()
     assert "LeNet-A-PP" in report and "MNIST test, 200 images" in report and "seed 0" in report
     rows = list(csv.DictReader(open(out / "robustness.csv")))
@@ -202,7 +204,8 @@ def test_killed_training_process_resumes_to_the_same_weights(data_root, tmp_path
 
     env = dict(os.environ, OMP_NUM_THREADS="1")
     subprocess.run(command(tmp_path / "whole"), check=True, env=env, capture_output=True)
-    process = subprocess.Popen(command(tmp_path / "killed"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command(tmp_path / "killed"), env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     last = tmp_path / "killed" / "last.pt"
     deadline = time.time() + 120
     while not last.exists() and time.time() < deadline and process.poll() is None:

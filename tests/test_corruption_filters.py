@@ -14,7 +14,8 @@ cv2 = pytest.importorskip("cv2")
 
 
 @pytest.mark.parametrize("mode,scipy_mode", [("nearest", "nearest"), ("symmetric", "reflect"), ("mirror", "mirror")])
-@pytest.mark.parametrize("sigma,truncate", [(0.4, 4.0), (1.0, 4.0), (6.4, 3.0)])  # 6.4: kernel longer than half the image
+@pytest.mark.parametrize("sigma,truncate", [(0.4, 4.0), (1.0, 4.0), (6.4,
+                                                                     3.0)])  # 6.4: kernel longer than half the image
 def test_gaussian_filter_is_scipys(mode, scipy_mode, sigma, truncate, device):
     x = torch.rand(2, 3, 32, 24, dtype=torch.float64, device=device)
     ours = filters.gaussian_filter(x, sigma, truncate, mode).cpu().numpy()
@@ -68,7 +69,7 @@ def test_distance_to_edges_is_the_euclidean_distance_transform():
     edges = np.random.default_rng(1).random((3, 32, 32)) < 0.01
     edges[2] = False  # no edge at all: infinite distance
     ours = filters.distance_to_edges(torch.from_numpy(edges)[:, None].float())[:, 0].numpy()
-    for image, distance in zip(edges[:2], ours[:2]):
+    for image, distance in zip(edges[:2], ours[:2], strict=True):
         np.testing.assert_allclose(distance, ndimage.distance_transform_edt(~image), atol=1e-5)
     assert np.isinf(ours[2]).all()
 

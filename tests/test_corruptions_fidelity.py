@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from cifar10c_reference import REFERENCE, corrupt_batch
+
 from pushpull_viz.corruptions import corrupt, list_corruptions
 from pushpull_viz.data import load_cifar10_jpeg75
 

@@ -191,10 +191,10 @@ def test_random_crop_flip_matches_pad_then_crop(mode, device):
     images = torch.randint(0, 256, (40, 3, 6, 7), dtype=torch.uint8, device=device)
     out = random_crop_flip(images, padding=2, flip=True, generator=torch.Generator().manual_seed(0), padding_mode=mode)
     assert out.shape == images.shape and out.dtype == torch.uint8 and out.device == images.device
-    for image, result in zip(images.cpu(), out.cpu()):
+    for image, result in zip(images.cpu(), out.cpu(), strict=True):
         assert any(result.float().equal(c) for c in _candidates(image, 2, mode))
     # the draws do vary: not every image is its own unshifted, unflipped self
-    assert sum(not o.equal(i) for o, i in zip(out, images)) > 30
+    assert sum(not o.equal(i) for o, i in zip(out, images, strict=True)) > 30
 
 
 def test_random_crop_flip_determinism_and_checks():
@@ -205,7 +205,7 @@ def test_random_crop_flip_determinism_and_checks():
     assert a.equal(b) and not a.equal(c)
     assert random_crop_flip(images, 0, flip=False).equal(images)
     flipped = random_crop_flip(images, 0, flip=True, generator=torch.Generator().manual_seed(0))
-    assert all(f.equal(i) or f.equal(i.flip(-1)) for f, i in zip(flipped, images))
+    assert all(f.equal(i) or f.equal(i.flip(-1)) for f, i in zip(flipped, images, strict=True))
     with pytest.raises(ValueError, match="padding"):
         random_crop_flip(images, -1)
     with pytest.raises(ValueError, match="smaller than the image"):
@@ -231,7 +231,7 @@ def test_tensor_loader_epochs(device):
         batches = list(loader)
         return torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches])
 
-    (x0, y0), (x0b, y0b), (x1, y1) = epoch(0), epoch(0), epoch(1)
+    (x0, y0), (x0b, y0b), (_, y1) = epoch(0), epoch(0), epoch(1)
     assert x0.device.type == device.type and x0.dtype == torch.float32 and 0 <= x0.min() and x0.max() <= 1
     assert x0.equal(x0b) and y0.equal(y0b) and not y0.equal(y1)
     assert sorted(y0.tolist()) == sorted(data.labels.tolist())  # every image once per epoch

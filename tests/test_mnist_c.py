@@ -10,8 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-from pushpull_viz.corruptions import MNISTC_ALL, MNISTC_CORRUPTIONS, corrupt, corruption_info, list_corruptions
-from pushpull_viz.corruptions import cifar_blur, mnist_c
+from pushpull_viz.corruptions import (
+    MNISTC_ALL,
+    MNISTC_CORRUPTIONS,
+    cifar_blur,
+    corrupt,
+    corruption_info,
+    list_corruptions,
+    mnist_c,
+)
 from pushpull_viz.data import load_dataset
 
 NAMES = [f"mnistc_{name}" for name in MNISTC_ALL]

@@ -97,7 +97,8 @@ def test_official_checkpoints_load_strictly(official_checkpoints, folder, name, 
 
 def test_checkpoint_for_another_architecture_is_named(official_checkpoints):
     path = official_checkpoints / "resnet-20-pp" / "model_best.pth.tar"
-    with pytest.raises(CheckpointMismatchError, match=r"checkpoint is for resnet20 \(push-pull.*model is densenet40-12"):
+    with pytest.raises(CheckpointMismatchError,
+                       match=r"checkpoint is for resnet20 \(push-pull.*model is densenet40-12"):
         load_model_from_checkpoint(path, "densenet40-12")
     with pytest.raises(CheckpointMismatchError, match=r"push-pull first layer.*model is resnet20 \(plain"):
         load_model_from_checkpoint(path, "resnet20", pushpull=False)

@@ -18,9 +18,14 @@ import pytest
 import torch
 
 from pushpull_viz.corruptions import (
-    CIFAR10C_ALL, MNISTC_ALL, RELEASED_ARCHIVES, ReleasedSuite, download_released, open_released,
+    CIFAR10C_ALL,
+    MNISTC_ALL,
+    RELEASED_ARCHIVES,
+    ReleasedSuite,
+    download_released,
+    open_released,
+    released,
 )
-from pushpull_viz.corruptions import released
 
 N = 4  # CIFAR-10-C images per severity in the fakes
 RNG = np.random.default_rng(0)
@@ -278,7 +283,8 @@ def test_mnist_bad_files(tmp_path):
                        match=r"shear/test_labels\.npy must hold integer labels of shape \(3,\).*got int64 \(4,\)"):
         suite.labels("shear")
     with pytest.raises(ValueError,
-                       match=r"scale/test_images\.npy must be uint8 of shape \(N, 28, 28, 1\), got uint8 \(3, 28, 28\)"):
+                       match=r"scale/test_images\.npy must be uint8 of shape \(N, 28, 28, 1\), "
+                             r"got uint8 \(3, 28, 28\)"):
         suite.images("scale")
     with pytest.raises(ValueError, match=r"rotate/test_images\.npy must be uint8 .*got int16 \(3, 28, 28, 1\)"):
         suite.images("rotate")

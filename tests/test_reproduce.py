@@ -15,7 +15,8 @@ def test_quick_study_writes_the_results_page_and_reuses_runs(data_root, tmp_path
     assert main(argv) == 0
     out = tmp_path / "out"
     for name in ("README.md", "mnist_results.csv", "sweep.csv", "summary.csv", "commands.txt",
-                 "accuracy_vs_noise.png", "sweep_alpha_h.png", "runs.csv", "raw/lenet-a_seed0.csv", "raw/lenet-a-pp_seed0.csv"):
+                 "accuracy_vs_noise.png", "sweep_alpha_h.png", "runs.csv", "raw/lenet-a_seed0.csv",
+                 "raw/lenet-a-pp_seed0.csv"):
         assert (out / name).is_file(), name
     results = pd.read_csv(out / "mnist_results.csv")
     assert set(results["paper_name"]) == {"A", "PA"} and (results["n"] == 1000).all()
@@ -86,7 +87,8 @@ def test_sweep_over_seeds_reuses_the_plain_run_for_h1(data_root, tmp_path):
         assert card["seed"] == 0 and card["checkpoint_epoch"] == 1 and card["commands"] == ["test"]
         assert card["model"]["pushpull"] is pushpull and "chosen on the test set" in card["note"]
         clean = results[(results.pushpull == pushpull) & (results.corruption == "clean")]["accuracy"].iloc[0]
-        assert card["test_accuracy"] == pytest.approx(clean) == card["test_accuracy_percent"]["clean s0 (level -)"] / 100
+        percent = card["test_accuracy_percent"]["clean s0 (level -)"]
+        assert card["test_accuracy"] == pytest.approx(clean) == percent / 100
         model = load_model_from_checkpoint(data)
         assert (type(model.conv1).__name__ == "PushPull2d") is pushpull
     assert "## lenet-a-pp-paper" in (tmp_path / "weights" / "README.md").read_text()

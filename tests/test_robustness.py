@@ -32,11 +32,11 @@ def test_tidy_table_and_shared_noise():
     assert table[["corruption", "severity"]].values.tolist()[:3] == [["clean", 0], ["mnist_gaussian_noise", 1],
                                                                      ["mnist_gaussian_noise", 5]]
     assert (table["accuracy"] == 0.4).all() and (table["error"] == 0.6).all() and (table["n"] == 30).all()
-    assert all(x.equal(y) for x, y in zip(a.seen, b.seen))  # both models saw the same noisy images
+    assert all(x.equal(y) for x, y in zip(a.seen, b.seen, strict=True))  # both models saw the same noisy images
     assert a.seen[0].equal(images[:8].float() / 255)  # clean first, as floats in [0, 1]
     again = _Recorder()
     evaluate(again, images, labels, ["mnist_gaussian_noise"], severities=[1, 5], batch_size=8, progress=False)
-    assert all(x.equal(y) for x, y in zip(a.seen, again.seen))  # and a rerun sees them again
+    assert all(x.equal(y) for x, y in zip(a.seen, again.seen, strict=True))  # and a rerun sees them again
 
 
 def test_errors():
@@ -55,9 +55,8 @@ def test_errors():
 # ------------------------------------------------------------------------------------------ metrics
 
 from pushpull_viz.corruptions.cifar10c import CIFAR10C_ALL, CIFAR10C_BENCHMARK  # noqa: E402
-from pushpull_viz.robustness import ALEXNET_CIFAR_ERRORS, summarize  # noqa: E402
-
 from pushpull_viz.paper import TABLE2_PERCENT  # noqa: E402  (paper Table 2, errors in %)
+from pushpull_viz.robustness import ALEXNET_CIFAR_ERRORS, summarize  # noqa: E402
 
 # ResNet-20 and ResNet-20-PP: the first two columns
 TABLE2 = {name: (values[0], values[1]) for name, values in TABLE2_PERCENT.items()}

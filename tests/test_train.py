@@ -37,7 +37,8 @@ def test_paper_recipes_are_the_papers():
     lenet, resnet, densenet = RECIPES["lenet-paper"], RECIPES["resnet-paper"], RECIPES["densenet-paper"]
     assert (lenet.epochs, lenet.lr, lenet.milestones, lenet.weight_decay, lenet.nesterov, lenet.momentum) == \
         (90, 0.1, (30, 60), 5e-4, True, 0.9)
-    assert (resnet.epochs, resnet.batch_size, resnet.milestones, resnet.weight_decay) == (200, 128, (80, 120, 160), 1e-4)
+    assert (resnet.epochs, resnet.batch_size, resnet.milestones, resnet.weight_decay) == (200, 128, (80, 120, 160),
+                                                                                          1e-4)
     assert (resnet.crop_padding, resnet.flip) == (4, True)
     assert (densenet.epochs, densenet.batch_size, densenet.milestones) == (350, 64, (150, 225, 300))
     assert all(r.schedule == "step" for r in (lenet, resnet, densenet))
@@ -159,7 +160,7 @@ def test_kill_and_resume_gives_the_same_weights(tmp_path, kind):
     assert torch.load(tmp_path / "killed" / "last.pt", weights_only=True)["epoch"] == 2
     torch.manual_seed(12345)  # the resumed process starts from a different RNG state
     resumed = fit(make(), data, recipe, out=tmp_path / "killed", seed=7, progress=False, resume=True)
-    for (name, a), b in zip(whole.state_dict().items(), resumed.model.state_dict().values()):
+    for (name, a), b in zip(whole.state_dict().items(), resumed.model.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     assert list(resumed.history["epoch"]) == [1, 2, 3, 4]
     assert pd.read_csv(tmp_path / "killed" / "metrics.csv")["train_loss"].tolist() == \

@@ -260,7 +260,8 @@ def test_figure_shares_the_colour_scale_per_method_column(lenet_plain, lenet_pp)
     noisy = (x + 0.4 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
     methods = ("integrated_gradients", "smoothgrad", "gradcam")
     fig = plot_attributions({"plain": lenet_plain, "PP": lenet_pp},
-                            {"clean": (x * 255).to(torch.uint8), "noisy": noisy[None]},  # uint8 (C,H,W), float (1,C,H,W)
+                            {"clean": (x * 255).to(torch.uint8),
+                             "noisy": noisy[None]},  # uint8 (C,H,W), float (1,C,H,W)
                             methods=methods, method_kwargs=FAST, labels=[f"digit {i}" for i in range(10)])
     grid = _grid(fig, 4, 4)
     assert len(fig.axes) == 4 * 4 + len(methods)  # one colourbar per method column
@@ -273,7 +274,7 @@ def test_figure_shares_the_colour_scale_per_method_column(lenet_plain, lenet_pp)
     assert len({round(m, 12) for m in maxima}) == 3  # the columns do have their own scales
     first_column = [row[0].get_title() for row in grid]
     for title, (model, condition) in zip(first_column, [("plain", "clean"), ("plain", "noisy"),
-                                                         ("PP", "clean"), ("PP", "noisy")]):
+                                                         ("PP", "clean"), ("PP", "noisy")], strict=True):
         assert title.startswith(f"{model} | {condition}") and "pred digit" in title and "p=" in title
     assert "shared" in fig._suptitle.get_text()
 
@@ -325,7 +326,7 @@ def test_bad_inputs_give_clear_errors(lenet_pp):
         attribute(lenet_pp, x, target=[0, -1], method="saliency")
     with pytest.raises(ValueError, match="2 class indices"):
         attribute(lenet_pp, x, target=[1, 2, 3], method="saliency")
-    with pytest.raises(ValueError, match=r"inputs has 3 channels.*expects 1"):
+    with pytest.raises(ValueError, match=r"inputs has 3 channel\(s\).*expects in_channels=1"):
         attribute(lenet_pp, torch.rand(2, 3, 28, 28), method="saliency")
     with pytest.raises(ValueError, match=r"inputs must have shape \(N, C, H, W\).*unsqueeze"):
         attribute(lenet_pp, x[0], method="saliency")
@@ -341,7 +342,7 @@ def test_bad_inputs_give_clear_errors(lenet_pp):
         plot_attributions({"PP": lenet_pp}, {})
     with pytest.raises(ValueError, match=r"images\['rgb'\].*C = 1 or 3"):
         plot_attributions({"PP": lenet_pp}, {"rgb": torch.rand(2, 1, 28, 28)})
-    with pytest.raises(ValueError, match=r"model 'PP'.*images\['rgb'\] has 3 channels"):
+    with pytest.raises(ValueError, match=r"model 'PP'.*images\['rgb'\] has 3 channel\(s\)"):
         plot_attributions({"PP": lenet_pp}, {"rgb": torch.rand(3, 28, 28)}, methods=("saliency",))
     with pytest.raises(ValueError, match="unknown method 'ig'"):
         plot_attributions({"PP": lenet_pp}, {"clean": x[0]}, methods=("ig",))

@@ -8,7 +8,6 @@ matplotlib.use("Agg")
 
 import math  # noqa: E402
 
-import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -16,7 +15,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from pushpull_viz.corruptions import gaussian_noise_variance  # noqa: E402
-from pushpull_viz.layers import PushPull2d  # noqa: E402
+from pushpull_viz.layers import PushPull2d, create_pushpull  # noqa: E402
 from pushpull_viz.models import build_model  # noqa: E402
 from pushpull_viz.viz.features import (  # noqa: E402
     FeatureMapPlot,
@@ -30,11 +29,10 @@ from pushpull_viz.viz.features import (  # noqa: E402
 from pushpull_viz.viz.kernels import EPSILON  # noqa: E402
 
 
-
 def pp_and_twin(in_channels: int = 1, out_channels: int = 4, size: int = 5, seed: int = 0, **kwargs):
     """A push-pull layer and a plain conv with the same push weights."""
     torch.manual_seed(seed)
-    pp = PushPull2d(in_channels, out_channels, size, padding=size // 2, **kwargs)
+    pp = create_pushpull(in_channels, out_channels, size, padding=size // 2, **kwargs)
     conv = nn.Conv2d(in_channels, out_channels, size, padding=size // 2, bias=pp.push.bias is not None)
     with torch.no_grad():
         conv.weight.copy_(pp.push.weight)
@@ -106,11 +104,12 @@ def test_layer_responses_zero_image_and_errors():
     pp, conv = pp_and_twin(bias=False)
     maps = layer_responses(pp, torch.zeros(1, 10, 10))
     assert all(m.abs().max().item() == 0 for m in maps.values())
-    with pytest.raises(ValueError, match=r"image must have shape \(C, H, W\) or \(N, C, H, W\), got a 2-D"):
-        layer_responses(pp, torch.rand(10, 10))
-    with pytest.raises(ValueError, match="image has 3 channels but the layer expects in_channels=1"):
+    assert layer_responses(pp, torch.rand(10, 10))["output"].shape == (4, 10, 10)  # (H, W): one grey image
+    with pytest.raises(ValueError, match=r"image must have shape \(C, H, W\) or \(N, C, H, W\), got shape"):
+        layer_responses(pp, torch.rand(1, 1, 1, 10, 10))
+    with pytest.raises(ValueError, match=r"image has 3 channel\(s\) .* but the layer expects in_channels=1"):
         layer_responses(conv, torch.rand(3, 10, 10))
-    with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
+    with pytest.raises(ValueError, match=r"alpha \(inhibition strength\) must be a finite number >= 0"):
         layer_responses(pp, torch.rand(1, 10, 10), alpha=-0.5)
     with pytest.raises(TypeError, match="uint8 or floating point"):
         layer_responses(pp, torch.ones(1, 10, 10, dtype=torch.int64))
@@ -209,13 +208,13 @@ def test_feature_snr_errors():
         feature_snr(pp, images, [])
     with pytest.raises(ValueError, match="alphas must not be empty"):
         feature_snr(pp, images, [0.1], alphas=[])
-    with pytest.raises(ValueError, match="alphas must be a finite number >= 0"):
+    with pytest.raises(ValueError, match=r"alphas \(inhibition strength\) must be a finite number >= 0"):
         feature_snr(pp, images, [0.1], alphas=[1.0, -0.1])
-    with pytest.raises(ValueError, match="images has 3 channels but the layer expects in_channels=1"):
+    with pytest.raises(ValueError, match=r"images has 3 channel\(s\) .* but the layer expects in_channels=1"):
         feature_snr(pp, torch.rand(2, 3, 12, 12), [0.1])
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
         feature_snr(pp, images * 255, [0.1])
-    with pytest.raises(ValueError, match="severities in 1..5"):
+    with pytest.raises(ValueError, match=r"noise_levels must be severities.* in 1..5"):
         feature_snr(pp_and_twin(3, 2, 3)[0], torch.rand(1, 3, 8, 8), [0, 6], corruption="gaussian_noise",
                     as_severity=True)
     with pytest.raises(ValueError, match="needs a registered corruption name"):
@@ -282,7 +281,7 @@ def test_plot_feature_maps_clean_only_model_zero_image_and_errors():
         plot_feature_maps({"pp": pp}, torch.rand(2, 1, 8, 8))
     with pytest.raises(ValueError, match=r"channels must lie in 0..3"):
         plot_feature_maps({"pp": pp}, torch.rand(1, 8, 8), channels=[7])
-    with pytest.raises(ValueError, match="image has 3 channels"):
+    with pytest.raises(ValueError, match=r"image has 3 channel\(s\)"):
         plot_feature_maps({"pp": pp}, torch.rand(3, 8, 8))
 
 

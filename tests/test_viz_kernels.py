@@ -8,14 +8,13 @@ matplotlib.use("Agg")
 
 import math  # noqa: E402
 
-import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from matplotlib.image import AxesImage  # noqa: E402
 from torch import nn  # noqa: E402
 
-from pushpull_viz.layers import PushPull2d  # noqa: E402
+from pushpull_viz.layers import PushPull2d, PushPullNet2d  # noqa: E402
 from pushpull_viz.models import build_model  # noqa: E402
 from pushpull_viz.viz.kernels import (  # noqa: E402
     EPSILON,
@@ -28,7 +27,6 @@ from pushpull_viz.viz.kernels import (  # noqa: E402
     radial_profile,
     spectrum_frequencies,
 )
-
 
 
 def seeded_layer(*args, seed: int = 0, **kwargs) -> PushPull2d:
@@ -58,7 +56,7 @@ def test_first_conv_finds_the_first_layer_of_models():
 
 
 def test_first_conv_errors():
-    with pytest.raises(ValueError, match="no nn.Conv2d or PushPull2d"):
+    with pytest.raises(ValueError, match="no nn.Conv2d or push-pull layer"):
         first_conv(nn.Sequential(nn.Linear(2, 2)))
     with pytest.raises(TypeError, match="model must be"):
         first_conv("resnet20")
@@ -227,10 +225,10 @@ def test_plot_pull_upsampling_plain_conv_and_errors():
     with torch.no_grad():
         zero.push.weight.zero_()
     assert_shared_symmetric(images_of(plot_pull_upsampling(zero)), EPSILON)
-    with pytest.raises(ValueError, match=r"out_channel must be an integer in 0..1"):
+    with pytest.raises(ValueError, match=r"out_channel must lie in 0..1"):
         plot_pull_upsampling(PushPull2d(1, 2, 3), out_channel=2)
     with pytest.raises(ValueError, match="2024 variant"):
-        plot_pull_upsampling(PushPull2d(1, 2, 3, variant="2024"))
+        plot_pull_upsampling(PushPullNet2d(1, 2, 3))
     with pytest.raises(ValueError, match="scale"):
         plot_pull_upsampling(PushPull2d(1, 2, 3), scale=0.5)
 

@@ -6,7 +6,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
@@ -52,7 +51,7 @@ def test_error_vs_severity_panels_lines_and_labels(results):
     assert axes[2].get_xlabel() == "severity" and axes[1].get_xlabel() == "severity"
     assert axes[0].get_shared_y_axes().joined(axes[0], axes[2])
     assert fig.get_suptitle() and fig.legends and "clean error" in " ".join(t.get_text() for t in fig.legends[0].texts)
-    for ax, index in zip(axes, range(3)):
+    for ax, index in zip(axes, range(3), strict=True):
         solid = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
         dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
         assert len(solid) == 2 and len(dashed) == 2
@@ -64,7 +63,8 @@ def test_error_vs_severity_panels_lines_and_labels(results):
 
 
 def test_error_vs_severity_subsets_and_no_clean(results):
-    fig = plot_error_vs_severity(results[results["corruption"] != "clean"], corruptions=["fog"], models=["resnet-20-pp"])
+    fig = plot_error_vs_severity(results[results["corruption"] != "clean"], corruptions=["fog"],
+                                 models=["resnet-20-pp"])
     (ax,) = _visible(fig)
     assert ax.get_title() == "fog" and len(ax.get_lines()) == 1  # no clean rows: no dashed line
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -54,7 +56,8 @@ def test_frame_shapes_mnist_and_cifar(mnist_layer, digit):
     frame = pushpull_frame(mnist_layer, digit, alpha=1.0, scale=2.0, noise_level=0.1)
     assert sorted(frame) == ["conv", "input", "output", "pull", "push"]
     assert frame["input"].shape == (28, 28)
-    assert all(frame[k].shape == (6, 24, 24) and frame[k].dtype == np.float32 for k in ("push", "pull", "output", "conv"))
+    assert all(frame[k].shape == (6, 24, 24) and frame[k].dtype == np.float32 for k in ("push", "pull", "output",
+                                                                                        "conv"))
     cifar = pushpull_frame(PushPull2d(3, 16, 3, padding=1), torch.rand(3, 32, 32), 1.0, 2.0, 0.01)
     assert cifar["input"].shape == (32, 32, 3) and cifar["output"].shape == (16, 32, 32)
     assert pushpull_frame(mnist_layer, torch.rand(28, 28), 1.0, 2.0, 0.0)["input"].shape == (28, 28)  # (H, W) accepted
@@ -79,7 +82,7 @@ def test_alpha_zero_gives_the_push_response(mnist_layer, digit):
 def test_output_is_non_increasing_in_alpha_at_every_pixel(mnist_layer, digit):
     frames = PushPullFrames(mnist_layer, digit)
     outputs = [frames(alpha, 2.0, 0.1)["output"] for alpha in (0.0, 0.25, 0.5, 1.0, 2.0, 3.0)]
-    for low, high in zip(outputs, outputs[1:]):
+    for low, high in itertools.pairwise(outputs):
         assert (high <= low).all()
     assert (outputs[-1] < outputs[0]).any()  # and it does inhibit somewhere
 
@@ -108,7 +111,7 @@ def test_frames_cache_what_does_not_change(mnist_layer, digit, monkeypatch):
     frames = PushPullFrames(mnist_layer, digit)
     calls = []
     original = mnist_layer.push_pull_responses
-    monkeypatch.setattr(mnist_layer, "push_pull_responses", lambda x: calls.append(1) or original(x))
+    monkeypatch.setattr(mnist_layer, "push_pull_responses", lambda *args: calls.append(1) or original(*args))
     frames(1.0, 2.0, 0.1)
     frames(0.3, 2.0, 0.1)  # alpha only: no convolution
     frames(2.5, 2.0, 0.1)
@@ -121,6 +124,11 @@ def test_frames_cache_what_does_not_change(mnist_layer, digit, monkeypatch):
         mnist_layer.push.weight.mul_(2)  # new weights: recomputed
     frames(1.0, 2.5, 0.2)
     assert len(calls) == 4
+    mnist_layer.push.weight.data.mul_(0.25)  # a change through .data (no version bump) is seen too
+    frame = frames(1.0, 2.5, 0.2)
+    assert len(calls) == 5
+    np.testing.assert_allclose(frame["output"], PushPullFrames(mnist_layer, digit)(1.0, 2.5, 0.2)["output"])
+    assert mnist_layer.scale == 2.0  # another h never changes the layer
 
 
 def test_frame_of_a_model_uses_its_first_layer_and_normalisation(digit):
@@ -164,7 +172,7 @@ def test_frame_errors(mnist_layer, digit):
         pushpull_frame(mnist_layer, digit, 1.0, 2.0, 0.1, corruption="defocus_blur")
     with pytest.raises(TypeError, match="PushPull2d"):
         pushpull_frame(torch.rand(3), digit, 1.0, 2.0, 0.1)
-    with pytest.raises(ValueError, match="holds no PushPull2d"):
+    with pytest.raises(ValueError, match="not a push-pull layer"):
         pushpull_frame(nn.Conv2d(1, 6, 5), digit, 1.0, 2.0, 0.1)
 
 
@@ -206,7 +214,7 @@ def test_corruption_frames_restore_the_model_mode_and_cache():
 
 def test_corruption_frame_errors():
     model = {"p": _Prototype()}
-    with pytest.raises(ValueError, match=r"severity of 'fog' must be 0 \(clean\) or an integer in 1..5, got 9"):
+    with pytest.raises(ValueError, match=r"severity of 'fog' \(0: clean\) must be an integer in 0..5, got 9"):
         corruption_frame(model, torch.rand(3, 8, 8), "fog", 9)
     with pytest.raises(ValueError, match="unknown corruption 'foggy'"):
         corruption_frame(model, torch.rand(3, 8, 8), "foggy", 1)
@@ -263,9 +271,9 @@ def test_pushpull_explorer_cifar_model_and_errors():
         explorer.update(alpha=-1)
     with pytest.raises(ValueError, match="scale"):
         explorer.update(scale=0.9)
-    with pytest.raises(ValueError, match=r"channel must be an integer in 0..15"):
+    with pytest.raises(ValueError, match=r"channel must lie in 0..15"):
         explorer.update(channel=16)
-    with pytest.raises(ValueError, match=r"channel must be an integer in 0..5"):
+    with pytest.raises(ValueError, match=r"channel must lie in 0..5"):
         pushpull_explorer(PushPull2d(1, 6, 5), torch.rand(28, 28), channel=6)
     assert explorer.values["alpha"] == 5.0  # a refused update leaves the sliders alone
 

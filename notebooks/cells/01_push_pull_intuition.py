@@ -33,19 +33,19 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
-from pushpull_viz.corruptions import corruption_info
+from pushpull_viz.corruptions import corrupt_at_level
 from pushpull_viz.data import load_dataset
 from pushpull_viz.viz import (
-    edge_image, feature_snr, gabor_kernel, grating, plot_feature_maps, plot_kernels, plot_pull_upsampling,
-    plot_snr_curves, pushpull_explorer, pushpull_from_kernel,
+    edge_image,
+    feature_snr,
+    gabor_kernel,
+    grating,
+    plot_feature_maps,
+    plot_pull_upsampling,
+    plot_snr_curves,
+    pushpull_explorer,
+    pushpull_from_kernel,
 )
-
-gaussian = corruption_info("mnist_gaussian_noise").function  # x + N(0, sigma^2), clipped to [0, 1]
-
-
-def noisy(image, variance, seed=0):
-    return gaussian(image[None], variance, torch.Generator().manual_seed(seed))[0]
-
 
 layer, conv = pushpull_from_kernel(gabor_kernel(KERNEL_SIZE, theta=0, wavelength=8, phase=-90), ALPHA, SCALE)
 layer
@@ -71,7 +71,10 @@ fig = plot_pull_upsampling(layer)
 
 # %%
 edge = edge_image(48, theta=0)
-fig = plot_feature_maps({"Gabor conv": conv, "Gabor push-pull": layer}, edge, noisy(edge, NOISE_VARIANCE),
+# x + N(0, sigma^2), clipped to [0, 1], with a fixed noise seed
+noisy_edge = corrupt_at_level(edge[None], "mnist_gaussian_noise", NOISE_VARIANCE,
+                              torch.Generator().manual_seed(0))[0]
+fig = plot_feature_maps({"Gabor conv": conv, "Gabor push-pull": layer}, edge, noisy_edge,
                         noise_label=f"Gaussian noise, sigma^2 = {NOISE_VARIANCE}")
 
 # %% [markdown]
@@ -108,7 +111,9 @@ fig.tight_layout()
 # %%
 digits = load_dataset("mnist", "test", S["data_root"], download=S["data_root"] is None).images[:N_DIGITS]
 digit = digits[0].float() / 255
-fig = plot_feature_maps({"Gabor conv": conv, "Gabor push-pull": layer}, digit, noisy(digit, NOISE_VARIANCE),
+noisy_digit = corrupt_at_level(digit[None], "mnist_gaussian_noise", NOISE_VARIANCE,
+                               torch.Generator().manual_seed(0))[0]
+fig = plot_feature_maps({"Gabor conv": conv, "Gabor push-pull": layer}, digit, noisy_digit,
                         noise_label=f"Gaussian noise, sigma^2 = {NOISE_VARIANCE}")
 
 # %%
@@ -135,7 +140,7 @@ display(pushpull_explorer(layer, digit, noise_level=NOISE_VARIANCE, max_noise=0.
 #    sigma^2 = 0.02? What does that suggest about a fixed alpha = 1?
 # 3. Set `SCALE = 1` (pull = the push kernel itself). What does the layer compute then, and why
 #    does the paper prefer h = 2?
-# 4. Replace Gaussian noise by salt-and-pepper (`corruption_info("impulse_noise").function`).
+# 4. Replace Gaussian noise by salt-and-pepper (`corrupt_at_level(x, "impulse_noise", amount, generator)`).
 #    Which noise does push-pull handle better, and why?
 # 5. Read section 3.1 of the paper and write the pull kernel of a 3x3 push kernel at h = 2 by hand.
 #    Check it against `layer.pull_weight`.

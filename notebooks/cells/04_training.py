@@ -30,7 +30,6 @@ print(S["machine"])
 %matplotlib inline
 import time
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 

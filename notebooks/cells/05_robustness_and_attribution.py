@@ -27,7 +27,6 @@ print(S["machine"])
 # %%
 %config InlineBackend.rc = {"figure.dpi": 80}  # smaller embedded figures
 %matplotlib inline
-import pandas as pd
 import torch
 from IPython.display import display
 
@@ -38,8 +37,14 @@ from pushpull_viz.paper import paper_summary
 from pushpull_viz.pretrained import load_pretrained
 from pushpull_viz.robustness import evaluate, summary_table
 from pushpull_viz.viz import (
-    attribution_summary, attribute, corruption_explorer, plot_accuracy_vs_level, plot_attributions,
-    plot_corruption_errors, plot_error_vs_severity, plot_mce_bars,
+    attribute,
+    attribution_summary,
+    corruption_explorer,
+    plot_accuracy_vs_level,
+    plot_attributions,
+    plot_corruption_errors,
+    plot_error_vs_severity,
+    plot_mce_bars,
 )
 
 # %% [markdown]

@@ -10,6 +10,7 @@ Suites: the paper's MNIST noise suites (:mod:`.mnist`) and all 19 CIFAR-10-C cor
 :mod:`.filters`). :mod:`.released` reads the published CIFAR-10-C and MNIST-C files.
 
 Example:
+    >>> import torch
     >>> x = torch.full((2, 1, 28, 28), 0.5)
     >>> y = corrupt(x, "mnist_gaussian_noise", 3, generator=torch.Generator().manual_seed(0))
     >>> y.shape, y.dtype, bool((y >= 0).all() and (y <= 1).all())
@@ -18,16 +19,14 @@ Example:
 
 from __future__ import annotations
 
-from .registry import (CORRUPTIONS, Corruption, corruption_info, corrupt, list_corruptions, list_suites,
-                       register_corruption, register_suite, resolve_corruptions)
-from . import mnist  # noqa: F401  (registers the MNIST suites)
-from .cifar10c import CIFAR10C_ALL, CIFAR10C_BENCHMARK, CIFAR10C_EXTRA, CIFAR10C_PARAMETERS  # registers them
-from . import mnist_c  # noqa: F401  (registers the MNIST-C suite)
-from .mnist_c import MNISTC_CORRUPTIONS
+# ruff: noqa: I001  (the import order is the registration order: MNIST suites, CIFAR-10-C, MNIST-C)
+from .registry import (CORRUPTIONS, Corruption, corrupt, corrupt_at_level, corruption_generator, corruption_info,
+                       corruption_level, list_corruptions, list_suites, register_corruption, register_suite,
+                       resolve_corruptions)
 from .mnist import MNIST_SUITES, gaussian_noise_variance, poisson_contrast
+from .cifar10c import CIFAR10C_ALL, CIFAR10C_BENCHMARK, CIFAR10C_EXTRA, CIFAR10C_PARAMETERS
+from .mnist_c import MNISTC_CORRUPTIONS
 from .released import MNISTC_ALL, RELEASED_ARCHIVES, ReleasedSuite, download_released, open_released
-
-import torch  # noqa: E402  (for the doctest)
 
 __all__ = [
     "CIFAR10C_ALL",
@@ -42,7 +41,10 @@ __all__ = [
     "RELEASED_ARCHIVES",
     "ReleasedSuite",
     "corrupt",
+    "corrupt_at_level",
+    "corruption_generator",
     "corruption_info",
+    "corruption_level",
     "download_released",
     "gaussian_noise_variance",
     "list_corruptions",

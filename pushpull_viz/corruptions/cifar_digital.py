@@ -67,8 +67,8 @@ def pixelate(x: Tensor, factor: float, generator=None) -> Tensor:
 
 def jpeg_compression(x: Tensor, quality: int, generator=None) -> Tensor:
     """A real JPEG round trip through Pillow (on the CPU, image by image)."""
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     device, dtype = x.device, x.dtype
     images = (x.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()

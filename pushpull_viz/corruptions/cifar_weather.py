@@ -17,8 +17,16 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .color import needs_rgb
-from .filters import (box_blur3, canny, clipped_zoom, distance_to_edges, equalize_hist, gaussian_filter,
-                      motion_blur_line, pad2d)
+from .filters import (
+    box_blur3,
+    canny,
+    clipped_zoom,
+    distance_to_edges,
+    equalize_hist,
+    gaussian_filter,
+    motion_blur_line,
+    pad2d,
+)
 
 __all__ = ["fog", "frost", "frost_photos", "plasma_fractal", "snow", "spatter"]
 

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["box_blur3", "canny", "clipped_zoom", "distance_to_edges", "equalize_hist", "filter_matrix", "gaussian_filter", "gaussian_kernel1d",
+__all__ = ["box_blur3", "canny", "clipped_zoom", "distance_to_edges", "equalize_hist", "filter_matrix",
+           "gaussian_filter", "gaussian_kernel1d",
            "hysteresis",
            "motion_blur_line", "pad2d", "pad_indices"]
 

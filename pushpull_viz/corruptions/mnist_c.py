@@ -43,7 +43,7 @@ translate      (+-3, +-3) px (3 of 5)      none (exact in float64): independent 
 stripe         outer quarters              none: columns 0-6 and 21-27 inverted (exact).
 fog            3.0, decay 1.4 (5 of 5)     none: the 28x28 corner of a 256x256 plasma map
                                            (``cifar_weather.plasma_fractal``), made in chunks of
-                                           images; slow on CPU (~10 ms per image).
+                                           images; the slowest of the suite on CPU.
 spatter        mud (4 of 5)                none: the CIFAR mud recipe with grey 63/255 for brown.
 dotted_line    dash 2                      none (exact): vertical-distance profile
                                            ``log(1 - d / 2.3) + 1``, every image at once.
@@ -616,7 +616,7 @@ _ENTRIES = (
      "same recipe as the original (severity 5): a 256x256 diamond-square map (cifar_weather.plasma_fractal), "
      f"its 28x28 corner, (x + 3 p) max / (max + 3); maps made in chunks of {_FOG_CHUNK} images to bound "
      f"memory, the whole 256x256 float64 map per image as the original (its min and max set the scale): by far "
-     f"the slowest of the suite (~10 ms per image on 2 CPU threads); {_RNG}"),
+     f"the slowest of the suite on CPU; {_RNG}"),
     ("spatter", spatter, "(mean, std, sigma, threshold, mud sigma)",
      "same recipe as the original (severity 4: mud, grey 63/255), i.e. CIFAR-10-C's mud branch with grey in "
      f"place of brown, built from filters.gaussian_filter (edges repeated, as scikit-image); {_RNG}"),

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import difflib
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 
-__all__ = ["CORRUPTIONS", "Corruption", "corrupt", "corruption_info", "list_corruptions", "register_corruption",
-           "check_images", "list_suites", "register_suite", "resolve_corruptions"]
+from ..checks import check_images, check_int, check_severity
+
+__all__ = ["CORRUPTIONS", "Corruption", "corrupt", "corrupt_at_level", "corruption_generator", "corruption_info",
+           "corruption_level", "list_corruptions", "list_suites", "register_corruption", "register_suite",
+           "resolve_corruptions"]
 
 
 @dataclass(frozen=True)
@@ -99,42 +104,78 @@ def corruption_info(name: str) -> Corruption:
     return CORRUPTIONS[name]
 
 
-def check_images(images: Tensor, argument: str = "images") -> None:
-    """Images must be ``(N, C, H, W)`` with 1 or 3 channels, uint8 or floating point in [0, 1]."""
-    if not isinstance(images, Tensor):
-        raise TypeError(f"{argument} must be a torch.Tensor, got {type(images).__name__}")
-    if images.dim() != 4 or images.shape[1] not in (1, 3):
-        raise ValueError(f"{argument} must be (N, C, H, W) with C = 1 or 3, got shape {tuple(images.shape)}")
-    if images.dtype != torch.uint8 and not images.is_floating_point():
-        raise ValueError(f"{argument} must be uint8 or floating point, got {images.dtype}")
-    if images.is_floating_point() and images.numel():
-        low, high = images.min().item(), images.max().item()
-        if low < 0 or high > 1:
-            raise ValueError(f"float {argument} must lie in [0, 1] (found values in [{low:.3g}, {high:.3g}]); "
-                             "pass uint8 images or divide by 255")
+def corruption_level(name: str, severity: int) -> Any:
+    """The parameter value of corruption ``name`` at ``severity`` (1-based), as its function gets it.
+
+    >>> corruption_level("mnist_gaussian_noise", 1) == corruption_info("mnist_gaussian_noise").levels[0]
+    True
+    """
+    info = corruption_info(name)
+    return info.levels[check_severity(severity, info.severities, what=repr(name)) - 1]
+
+
+def corruption_generator(seed: int, name: str, severity: int | None = None,
+                         device: str | torch.device = "cpu") -> torch.Generator:
+    """A generator seeded for ``(seed, corruption, severity)``: the same images get the same noise in
+    every model's evaluation, figure and widget, and different corruptions get independent noise.
+
+    >>> a, b = corruption_generator(0, "gaussian_noise", 3), corruption_generator(0, "gaussian_noise", 3)
+    >>> bool(torch.equal(torch.rand(3, generator=a), torch.rand(3, generator=b)))
+    True
+    """
+    seed = check_int(seed, "seed")
+    key = f"{seed}/{name}" if severity is None else f"{seed}/{name}/{check_int(severity, 'severity')}"
+    return torch.Generator(device=device).manual_seed(zlib.crc32(key.encode()))
+
+
+def _check_generator(generator: torch.Generator | None, images: Tensor) -> None:
+    if generator is None:
+        return
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    if torch.device(generator.device).type != images.device.type:
+        raise ValueError(f"generator is on {generator.device} but the images are on {images.device}; make it with "
+                         f"torch.Generator(device={str(images.device)!r})")
+
+
+def corrupt_at_level(images: Tensor, name: str, level: Any, generator: torch.Generator | None = None) -> Tensor:
+    """Corrupt a batch at any parameter value ``level`` of the corruption (not only its grid).
+
+    For a slider or a sweep over noise strength: ``corrupt_at_level(x, "mnist_gaussian_noise", 0.07)``
+    adds noise of variance 0.07. Checks, dtype and device handling are those of :func:`corrupt`.
+
+    Shape:
+        - images: ``(N, C, H, W)``; output: the same.
+    """
+    info = corruption_info(name)
+    check_images(images)
+    _check_generator(generator, images)
+    if images.shape[0] == 0:
+        return images.clone()
+    source_dtype = images.dtype
+    x = images.float() / 255 if source_dtype == torch.uint8 else images
+    y = info.function(x, level, generator).clamp(0, 1)
+    if source_dtype == torch.uint8:
+        # truncation mimics the CIFAR-10-C script; the small epsilon keeps exact k/255 values at k
+        scaled = (y * 255 + 1e-3).floor() if info.truncate else (y * 255).round()
+        return scaled.clamp(0, 255).to(torch.uint8)
+    return y.to(source_dtype)
 
 
 def corrupt(images: Tensor, name: str, severity: int, generator: torch.Generator | None = None) -> Tensor:
     """Corrupt a batch of images.
 
     Args:
-        images: ``(N, C, H, W)``, float in [0, 1] or uint8, any device.
+        images: ``(N, C, H, W)``, float in [0, 1] or uint8, any device (no NaN or infinity).
         name: a registered corruption (:func:`list_corruptions`).
-        severity: 1 .. number of levels of that corruption.
-        generator: a ``torch.Generator`` on the images' device, for reproducible noise.
+        severity: 1 .. number of levels of that corruption (a Python, NumPy or 0-d tensor integer).
+        generator: a ``torch.Generator`` on the images' device, for reproducible noise
+            (:func:`corruption_generator`).
 
     Returns:
         The corrupted images: same shape, dtype and device (uint8 is rounded back).
+
+    Shape:
+        - images: ``(N, C, H, W)``; output: the same.
     """
-    info = corruption_info(name)
-    if isinstance(severity, bool) or not isinstance(severity, int) or severity not in info.severities:
-        raise ValueError(f"severity of {name!r} must be an integer in 1..{len(info.levels)}, got {severity!r}")
-    check_images(images)
-    source_dtype = images.dtype
-    x = images.float() / 255 if source_dtype == torch.uint8 else images
-    y = info.function(x, info.levels[severity - 1], generator).clamp(0, 1)
-    if source_dtype == torch.uint8:
-        # truncation mimics the CIFAR-10-C script; the small epsilon keeps exact k/255 values at k
-        scaled = (y * 255 + 1e-3).floor() if info.truncate else (y * 255).round()
-        return scaled.clamp(0, 255).to(torch.uint8)
-    return y.to(source_dtype)
+    return corrupt_at_level(images, name, corruption_level(name, severity), generator)

@@ -11,13 +11,20 @@ Everything the layer needs follows from that one identity.
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..checks import check_int_pair, check_scale
+
 __all__ = [
+    "MAX_PULL_KERNEL_SIZE",
+    "PullGeometry",
+    "pull_geometry",
     "pull_kernel_size",
     "interpolation_matrix",
     "upsample_kernel",
@@ -38,12 +45,70 @@ def pull_kernel_size(kernel_size: int, scale: float) -> int:
     """
     if kernel_size < 1:
         raise ValueError(f"kernel_size must be a positive integer, got {kernel_size}")
-    if not (math.isfinite(scale) and scale >= 1.0):
-        raise ValueError(f"scale must be a finite number >= 1, got {scale}")
+    check_scale(scale)
     if scale == 1.0:
         return kernel_size
     size = math.floor(kernel_size * scale)
     return size + 1 if size % 2 == 0 else size
+
+
+#: The largest pull kernel side the layer builds (about 8x a 31x31 push kernel); a larger one
+#: is refused at construction instead of trying to allocate it (``scale=1e6`` would ask for TBs).
+MAX_PULL_KERNEL_SIZE = 255
+
+
+class PullGeometry(NamedTuple):
+    """Size of the pull kernel and padding of the pull convolution, per spatial dimension."""
+
+    kernel_size: tuple[int, int]
+    padding: tuple[int, int]
+
+
+def pull_geometry(kernel_size, scale: float, padding=0, dilation=1) -> PullGeometry:
+    """The authors' rules, per dimension: pull side ``s_hat = odd(floor(s * h))`` and pull
+    padding ``(s_hat // 2 - s // 2) * dilation + padding``, so that the push and pull
+    responses have the same size. (The authors' code leaves dilation out of the
+    padding; with dilation 1, the only value they used, both agree.)
+
+    Args:
+        kernel_size, padding, dilation: an int or a pair, as for ``nn.Conv2d``.
+        scale: ``h`` >= 1; the pull side may not exceed :data:`MAX_PULL_KERNEL_SIZE`.
+
+    >>> pull_geometry(3, 2.0, padding=1)
+    PullGeometry(kernel_size=(7, 7), padding=(3, 3))
+    """
+    if torch.compiler.is_compiling():  # traced once per graph anyway; dynamo warns about lru_cache wrappers
+        return _pull_geometry.__wrapped__(kernel_size, scale, padding, dilation)
+    key = tuple(tuple(v) if isinstance(v, list) else v for v in (kernel_size, scale, padding, dilation))
+    try:
+        return _pull_geometry(*key)  # every forward pass asks: the answer depends on these four only
+    except TypeError as error:
+        if "unhashable" not in str(error):
+            raise
+        return _pull_geometry.__wrapped__(kernel_size, scale, padding, dilation)
+
+
+@functools.lru_cache(maxsize=256)
+def _pull_geometry(kernel_size, scale: float, padding=0, dilation=1) -> PullGeometry:
+    scale = check_scale(scale)
+    sizes = check_int_pair(kernel_size, "kernel_size", 1)
+    pads = check_int_pair(padding, "padding", 0)
+    dils = check_int_pair(dilation, "dilation", 1)
+    if max(sizes) * scale >= MAX_PULL_KERNEL_SIZE + 1:
+        raise ValueError(f"scale={scale:g} with kernel_size {kernel_size!r} asks for a pull kernel of side "
+                         f"{math.floor(max(sizes) * scale)}; the largest built is {MAX_PULL_KERNEL_SIZE} "
+                         f"(use scale <= {MAX_PULL_KERNEL_SIZE / max(sizes):.3g})")
+    pull_sizes = tuple(pull_kernel_size(s, scale) for s in sizes)
+    for s, s_hat in zip(sizes, pull_sizes, strict=True):
+        if s % 2 == 0 and s_hat != s:
+            raise ValueError(
+                f"kernel_size {kernel_size!r}: an even push kernel with scale={scale:g} gives an odd pull "
+                f"kernel ({s_hat}) whose response cannot be aligned with the push response; use an odd "
+                "kernel_size or scale=1"
+            )
+    pull_pads = tuple((s_hat // 2 - s // 2) * d + p for s, s_hat, d, p in zip(sizes, pull_sizes, dils, pads,
+                                                                              strict=True))
+    return PullGeometry(pull_sizes, pull_pads)  # type: ignore[arg-type]
 
 
 def interpolation_matrix(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .common import CIFAR10_MEAN, CIFAR10_STD, Normalize, first_conv
+from .common import CIFAR10_MEAN, CIFAR10_STD, Normalize, first_layer
 
 __all__ = ["AlexNetCifar"]
 
@@ -22,11 +22,11 @@ class AlexNetCifar(nn.Module):
         - Input: ``(N, 3, 32, 32)`` images in [0, 1]; Output: ``(N, num_classes)`` logits.
     """
 
-    def __init__(self, num_classes: int = 10, normalize: bool = True, dropout: float = 0.5, **first_layer) -> None:
+    def __init__(self, num_classes: int = 10, normalize: bool = True, dropout: float = 0.5, **layer_options) -> None:
         super().__init__()
         self.normalize = Normalize(CIFAR10_MEAN, CIFAR10_STD) if normalize else nn.Identity()
         self.features = nn.Sequential(
-            first_conv(3, 64, 3, 2, 1, bias=True, **first_layer), nn.ReLU(), nn.MaxPool2d(2),
+            first_layer(3, 64, 3, 2, 1, bias=True, **layer_options), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(64, 192, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(),
             nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(),

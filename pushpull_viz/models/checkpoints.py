@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .registry import build_model, model_info
+from .registry import build_model, model_info, normalize_build_config
 
 __all__ = [
     "CheckpointMismatchError",
@@ -48,7 +48,8 @@ class InferredArchitecture:
         if self.name is None:
             return "an unrecognised architecture"
         extra = " with learned alpha" if self.trainable_alpha else ""
-        return f"{self.name} ({'push-pull' if self.pushpull else 'plain'} first layer{extra}, {self.num_classes} classes)"
+        kind = "push-pull" if self.pushpull else "plain"
+        return f"{self.name} ({kind} first layer{extra}, {self.num_classes} classes)"
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -85,29 +86,34 @@ def infer_architecture(state_dict: Mapping[str, Tensor]) -> InferredArchitecture
     """Recognise a registry model from its state-dict names and shapes."""
     keys = set(state_dict)
 
-    def first_layer(prefix: str) -> tuple[bool, bool]:
-        return f"{prefix}.push.weight" in keys, f"{prefix}.alpha" in keys
+    def first_layer(model: str) -> tuple[str, bool, bool] | None:
+        """(name, push-pull?, learned alpha?) of the model's first layer, if the state dict has it."""
+        prefix = model_info(model).first_layer
+        if f"{prefix}.weight" not in keys and f"{prefix}.push.weight" not in keys:
+            return None
+        return prefix, f"{prefix}.push.weight" in keys, f"{prefix}.alpha" in keys
 
-    if "conv1.weight" in keys or "conv1.push.weight" in keys:
-        pushpull, alpha = first_layer("conv1")
+    if found := first_layer("resnet20"):  # conv1, as in the LeNets
+        prefix, pushpull, alpha = found
         if "layer1.0.conv1.weight" in keys and "fc.weight" in keys:
             blocks = len({m.group(1) for k in keys if (m := re.match(r"layer1\.(\d+)\.", k))})
             return InferredArchitecture(f"resnet{6 * blocks + 2}", pushpull, alpha, state_dict["fc.weight"].shape[0])
         if "conv2.weight" in keys and "fc3.weight" in keys:
-            weight = state_dict["conv1.push.weight" if pushpull else "conv1.weight"]
+            weight = state_dict[f"{prefix}.push.weight" if pushpull else f"{prefix}.weight"]
             c1, c2, h1 = weight.shape[0], state_dict["conv2.weight"].shape[0], state_dict["fc1.weight"].shape[0]
             from .lenet import LENET_CONFIGS
 
             for key, (k1, k2, hidden) in LENET_CONFIGS.items():
                 if (k1, k2, hidden[0]) == (c1, c2, h1):
                     return InferredArchitecture(f"lenet-{key}", pushpull, alpha, state_dict["fc3.weight"].shape[0])
-    if "features.conv0.weight" in keys or "features.conv0.push.weight" in keys:
-        pushpull, alpha = first_layer("features.conv0")
+    if found := first_layer("densenet40-12"):
+        _, pushpull, alpha = found
         layers = len({m.group(1) for k in keys if (m := re.match(r"features\.denseblock1\.denselayer(\d+)\.", k))})
         growth = state_dict["features.denseblock1.denselayer1.conv2.weight"].shape[0]
-        return InferredArchitecture(f"densenet{6 * layers + 4}-{growth}", pushpull, alpha, state_dict["classifier.weight"].shape[0])
-    if "features.0.weight" in keys or "features.0.push.weight" in keys:
-        pushpull, alpha = first_layer("features.0")
+        return InferredArchitecture(f"densenet{6 * layers + 4}-{growth}", pushpull, alpha,
+                                    state_dict["classifier.weight"].shape[0])
+    if found := first_layer("alexnet-cifar"):
+        _, pushpull, alpha = found
         if "classifier.6.weight" in keys:
             return InferredArchitecture("alexnet-cifar", pushpull, alpha, state_dict["classifier.6.weight"].shape[0])
     return InferredArchitecture(None, False, False, None)
@@ -159,13 +165,14 @@ def load_model_from_checkpoint(
     config = data.get("config")
     if isinstance(config, Mapping) and isinstance(config.get("model"), Mapping):
         # this project's run checkpoints say how the model was built (alpha and scale are not in the state dict)
-        saved = dict(config["model"])
+        saved = normalize_build_config(config["model"])
         saved_name = saved.pop("name")
         if name is not None and model_info(name).name != saved_name:
             raise CheckpointMismatchError(f"the checkpoint is for {saved_name}, but name={name!r} was requested")
         if pushpull is not None and bool(pushpull) != saved.get("pushpull"):
             raise CheckpointMismatchError(
-                f"the checkpoint is for {saved_name} with pushpull={saved.get('pushpull')}, but pushpull={pushpull} was requested")
+                f"the checkpoint is for {saved_name} with pushpull={saved.get('pushpull')}, "
+                f"but pushpull={pushpull} was requested")
         name = saved_name
         for key, value in saved.items():
             build_kwargs.setdefault(key, value)

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ..layers import PushPull2d
+from ..layers import create_pushpull
 
-__all__ = ["CIFAR10_MEAN", "CIFAR10_STD", "MNIST_MEAN", "MNIST_STD", "Normalize", "first_conv"]
+__all__ = ["CIFAR10_MEAN", "CIFAR10_STD", "MNIST_MEAN", "MNIST_STD", "Normalize", "first_layer"]
 
 # The paper's CIFAR normalisation (section 4), and the usual MNIST statistics.
 CIFAR10_MEAN = (125.3 / 255, 123.0 / 255, 113.9 / 255)
@@ -47,10 +47,12 @@ class Normalize(nn.Module):
         return (x - self.mean) / self.std
 
     def extra_repr(self) -> str:
-        return f"mean={tuple(round(m, 4) for m in self.mean.flatten().tolist())}, std={tuple(round(s, 4) for s in self.std.flatten().tolist())}"
+        mean = tuple(round(m, 4) for m in self.mean.flatten().tolist())
+        std = tuple(round(s, 4) for s in self.std.flatten().tolist())
+        return f"mean={mean}, std={std}"
 
 
-def first_conv(
+def first_layer(
     in_channels: int,
     out_channels: int,
     kernel_size: int,
@@ -59,17 +61,13 @@ def first_conv(
     bias: bool = False,
     *,
     pushpull: bool = False,
-    alpha: float = 1.0,
-    scale: float = 2.0,
-    trainable_alpha: bool = False,
-    **pushpull_kwargs,
+    **pushpull_options,
 ) -> nn.Module:
-    """An ``nn.Conv2d``, or with ``pushpull=True`` a :class:`PushPull2d` with the same geometry."""
+    """A model's first layer: an ``nn.Conv2d``, or with ``pushpull=True`` a push-pull layer of the
+    same geometry (:func:`~pushpull_viz.layers.create_pushpull`; ``pushpull_options`` such as
+    ``alpha``, ``scale``, ``variant`` go to it, and what is not given keeps the layer's default)."""
     if pushpull:
-        return PushPull2d(
-            in_channels, out_channels, kernel_size, stride, padding, bias=bias,
-            alpha=alpha, scale=scale, trainable_alpha=trainable_alpha, **pushpull_kwargs,
-        )
-    if pushpull_kwargs:
-        raise TypeError(f"push-pull options {sorted(pushpull_kwargs)} need pushpull=True")
+        return create_pushpull(in_channels, out_channels, kernel_size, stride, padding, bias=bias, **pushpull_options)
+    if pushpull_options:
+        raise TypeError(f"push-pull options {sorted(pushpull_options)} need pushpull=True")
     return nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=bias)

@@ -14,7 +14,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from .common import CIFAR10_MEAN, CIFAR10_STD, Normalize, first_conv
+from .common import CIFAR10_MEAN, CIFAR10_STD, Normalize, first_layer
 
 __all__ = ["DenseNetCifar"]
 
@@ -71,7 +71,7 @@ class DenseNetCifar(nn.Module):
         num_init_features: int = 24,
         compression: float = 0.5,
         normalize: bool = True,
-        **first_layer,
+        **layer_options,
     ) -> None:
         super().__init__()
         if (depth - 4) % 6:
@@ -79,7 +79,7 @@ class DenseNetCifar(nn.Module):
         layers_per_block = (depth - 4) // 6
         self.normalize = Normalize(CIFAR10_MEAN, CIFAR10_STD) if normalize else nn.Identity()
         self.features = nn.Sequential()
-        self.features.add_module("conv0", first_conv(3, num_init_features, 3, 1, 1, **first_layer))
+        self.features.add_module("conv0", first_layer(3, num_init_features, 3, 1, 1, **layer_options))
         features = num_init_features
         for i in range(3):
             self.features.add_module(f"denseblock{i + 1}", DenseBlock(layers_per_block, features, growth_rate))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .common import MNIST_MEAN, MNIST_STD, Normalize, first_conv
+from .common import MNIST_MEAN, MNIST_STD, Normalize, first_layer
 
 __all__ = ["LeNet", "LENET_CONFIGS"]
 
@@ -39,11 +39,11 @@ class LeNet(nn.Module):
         num_classes: int = 10,
         in_channels: int = 1,
         normalize: bool = True,
-        **first_layer,
+        **layer_options,
     ) -> None:
         super().__init__()
         self.normalize = Normalize(MNIST_MEAN, MNIST_STD) if normalize and in_channels == 1 else nn.Identity()
-        self.conv1 = first_conv(in_channels, conv1_channels, 5, padding=2, bias=True, **first_layer)
+        self.conv1 = first_layer(in_channels, conv1_channels, 5, padding=2, bias=True, **layer_options)
         self.relu1 = nn.ReLU()
         self.pool1 = nn.MaxPool2d(2)
         self.conv2 = nn.Conv2d(conv1_channels, conv2_channels, 5)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from torch import nn
 
+from ..layers import PushPullLayer, given_options
 from .alexnet_cifar import AlexNetCifar
 from .densenet_cifar import DenseNetCifar
 from .lenet import LENET_CONFIGS, LeNet
 from .resnet_cifar import ResNetCifar
 
-__all__ = ["ModelInfo", "MODELS", "build_model", "list_models", "model_info", "register_model"]
+__all__ = ["ModelInfo", "MODELS", "build_model", "list_models", "model_info", "normalize_build_config",
+           "register_model"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,8 @@ def register_model(name: str, builder, input_shape, dataset, description, first_
 for _key, (_c1, _c2, _hidden) in LENET_CONFIGS.items():
     register_model(
         f"lenet-{_key}", lambda c1=_c1, c2=_c2, hidden=_hidden, **kw: LeNet(c1, c2, hidden, **kw),
-        (1, 28, 28), "mnist", f"LeNet {_key.upper()} of the paper's Table 1: conv {_c1}/{_c2}, fc {_hidden[0]}-{_hidden[1]}", "conv1",
+        (1, 28, 28), "mnist",
+        f"LeNet {_key.upper()} of the paper's Table 1: conv {_c1}/{_c2}, fc {_hidden[0]}-{_hidden[1]}", "conv1",
     )
 for _depth in (20, 32, 44, 56):
     register_model(
@@ -77,18 +80,20 @@ def model_info(name: str) -> ModelInfo:
 def build_model(
     name: str,
     pushpull: bool = False,
-    alpha: float = 1.0,
-    scale: float = 2.0,
+    alpha: float | None = None,
+    scale: float | None = None,
     trainable_alpha: bool = False,
     num_classes: int = 10,
     **kwargs,
 ) -> nn.Module:
     """Build a model of the paper by name; ``pushpull=True`` makes its first convolution a
-    :class:`~pushpull_viz.PushPull2d` with the given ``alpha`` and ``scale`` (h).
+    push-pull layer (:class:`~pushpull_viz.PushPull2d` unless ``variant="2024"``) with the given
+    ``alpha`` and ``scale`` (h); ``None`` keeps the layer's defaults (the paper's alpha = 1, h = 2).
 
     Models take images in [0, 1] and normalise them inside (pass ``normalize=False`` to
     feed normalised images). Extra keyword arguments go to the model (``dropout`` for
-    AlexNet) or, when they are push-pull options (``variant``, ``implementation``), to the layer.
+    AlexNet) or, when they are push-pull options (``variant``, ``implementation``,
+    ``avg_kernel_size``), to the layer.
 
     Example:
         >>> model = build_model("resnet20", pushpull=True)
@@ -98,18 +103,44 @@ def build_model(
     info = model_info(name)
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
-    first_layer = {}
-    for option in ("variant", "implementation", "avg_kernel_size"):
-        if option in kwargs:
-            first_layer[option] = kwargs.pop(option)
-    if pushpull:
-        first_layer.update(pushpull=True, alpha=alpha, scale=scale, trainable_alpha=trainable_alpha)
-    elif first_layer or trainable_alpha:
-        raise ValueError("push-pull options (trainable_alpha, variant, implementation) need pushpull=True")
-    model = info.builder(num_classes=num_classes, **kwargs, **first_layer)
+    layer_options = {option: kwargs.pop(option) for option in PUSHPULL_OPTIONS if option in kwargs}
+    given = given_options(alpha=alpha, scale=scale)
+    if trainable_alpha:
+        given["trainable_alpha"] = True
+    if not pushpull and (layer_options or given):
+        raise ValueError(f"push-pull options ({', '.join([*given, *layer_options])}) need pushpull=True")
+    layer_options.update(given)
+    model = info.builder(num_classes=num_classes, **kwargs, **({"pushpull": True, **layer_options} if pushpull else {}))
     model.model_name = info.name  # plain attributes, not in the state dict
     # everything needed to build the same model again (saved in this project's checkpoints)
-    model.build_config = {"name": info.name, "pushpull": bool(pushpull), "alpha": float(alpha), "scale": float(scale),
-                          "trainable_alpha": bool(trainable_alpha), "num_classes": num_classes, **kwargs,
-                          **{k: v for k, v in first_layer.items() if k in ("variant", "implementation", "avg_kernel_size")}}
+    model.build_config = {"name": info.name, "pushpull": bool(pushpull), **_layer_config(model, info),
+                          "num_classes": num_classes, **kwargs}
     return model
+
+
+def normalize_build_config(config: dict) -> dict:
+    """A saved ``build_config`` as :func:`build_model` would write it today (older files recorded
+    the unused alpha and scale of plain models, and no layer variant)."""
+    config = dict(config)
+    if not config.get("pushpull"):
+        config = {k: v for k, v in config.items() if k not in ("alpha", "scale", "trainable_alpha")}
+    name = config.pop("name")
+    return build_model(name, **config).build_config
+
+
+#: Options of the first layer that ``build_model`` passes on (besides alpha, scale, trainable_alpha).
+PUSHPULL_OPTIONS = ("variant", "implementation", "avg_kernel_size")
+
+
+def _layer_config(model: nn.Module, info: ModelInfo) -> dict:
+    """The first layer's settings as built (read off the layer, so defaults are not repeated here)."""
+    layer = model.get_submodule(info.first_layer)
+    if not isinstance(layer, PushPullLayer):
+        return {}
+    config = {"variant": layer.variant, "trainable_alpha": layer.trainable_alpha}
+    if not layer.trainable_alpha:
+        config["alpha"] = float(layer.alpha)
+    for option in ("scale", "implementation", "avg_kernel_size"):
+        if hasattr(layer, option):
+            config[option] = getattr(layer, option)
+    return config

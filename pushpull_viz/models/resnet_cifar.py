@@ -12,7 +12,7 @@ import math
 
 from torch import Tensor, nn
 
-from .common import CIFAR10_MEAN, CIFAR10_STD, Normalize, first_conv
+from .common import CIFAR10_MEAN, CIFAR10_STD, Normalize, first_layer
 
 __all__ = ["BasicBlock", "ResNetCifar"]
 
@@ -47,10 +47,10 @@ class ResNetCifar(nn.Module):
         - Output: ``(N, num_classes)`` logits.
     """
 
-    def __init__(self, blocks_per_stage: int, num_classes: int = 10, normalize: bool = True, **first_layer) -> None:
+    def __init__(self, blocks_per_stage: int, num_classes: int = 10, normalize: bool = True, **layer_options) -> None:
         super().__init__()
         self.normalize = Normalize(CIFAR10_MEAN, CIFAR10_STD) if normalize else nn.Identity()
-        self.conv1 = first_conv(3, 16, 3, 1, 1, **first_layer)
+        self.conv1 = first_layer(3, 16, 3, 1, 1, **layer_options)
         self.bn1 = nn.BatchNorm2d(16)
         self.relu = nn.ReLU()
         in_planes = 16

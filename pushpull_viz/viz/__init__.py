@@ -15,18 +15,36 @@ Modules:
 
 from .attribution import METHODS, attribute, attribution_summary, plot_attributions, to_heatmap
 from .features import (
-    FeatureMapPlot, feature_snr, layer_responses, plot_feature_maps, plot_snr_curves, pushpull_output, snr_db,
+    FeatureMapPlot,
+    feature_snr,
+    layer_responses,
+    plot_feature_maps,
+    plot_snr_curves,
+    pushpull_output,
+    snr_db,
 )
 from .kernels import (
-    first_conv, kernel_montage, kernel_spectrum, plot_kernel_spectra, plot_kernels, plot_pull_upsampling,
-    radial_profile, spectrum_frequencies,
+    first_conv,
+    kernel_montage,
+    kernel_spectrum,
+    plot_kernel_spectra,
+    plot_kernels,
+    plot_pull_upsampling,
+    radial_profile,
+    spectrum_frequencies,
 )
 from .plots import plot_accuracy_vs_level, plot_corruption_examples, plot_training_curves
 from .robustness_plots import plot_corruption_errors, plot_error_vs_severity, plot_mce_bars
 from .stimuli import edge_image, gabor_kernel, grating, pushpull_from_kernel
 from .widgets import (
-    CorruptionExplorer, CorruptionFrames, PushPullExplorer, PushPullFrames, corruption_explorer, corruption_frame,
-    pushpull_explorer, pushpull_frame,
+    CorruptionExplorer,
+    CorruptionFrames,
+    PushPullExplorer,
+    PushPullFrames,
+    corruption_explorer,
+    corruption_frame,
+    pushpull_explorer,
+    pushpull_frame,
 )
 
 __all__ = [

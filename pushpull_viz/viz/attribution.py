@@ -44,8 +44,8 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from ..layers import PushPull2d
-from .kernels import first_conv
+from ..checks import as_images
+from ..layers import PushPullLayer, named_first_conv
 
 __all__ = [
     "METHODS",
@@ -108,10 +108,9 @@ def first_conv_layer(model: nn.Module) -> tuple[str, nn.Module]:
         ('conv1', 'PushPull2d')
     """
     try:
-        layer = first_conv(model)
+        return named_first_conv(model)
     except ValueError as error:
         raise ValueError(f"{error}; pass layer= (a module of the model or its dotted name) for Grad-CAM") from None
-    return next(name for name, module in model.named_modules() if module is layer), layer
 
 
 def _resolve_layer(model: nn.Module, layer: nn.Module | str | None) -> tuple[str, nn.Module]:
@@ -121,7 +120,7 @@ def _resolve_layer(model: nn.Module, layer: nn.Module | str | None) -> tuple[str
         try:
             return layer, model.get_submodule(layer)
         except AttributeError:
-            convs = [n for n, m in model.named_modules() if isinstance(m, (PushPull2d, nn.Conv2d))][:8]
+            convs = [n for n, m in model.named_modules() if isinstance(m, (PushPullLayer, nn.Conv2d))][:8]
             raise ValueError(f"layer={layer!r} is not a module of {type(model).__name__}; pass a dotted "
                              f"module name such as {', '.join(map(repr, convs)) or 'conv1'}") from None
     if isinstance(layer, nn.Module):
@@ -157,25 +156,13 @@ def _expected_channels(model: nn.Module) -> int | None:
 
 def _prepare_inputs(model: nn.Module, inputs: Tensor, name: str = "inputs") -> Tensor:
     """A detached float (N, C, H, W) copy on the model's device, checked against the model."""
-    if not isinstance(inputs, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (N, C, H, W), got {type(inputs).__name__}")
-    if inputs.dim() != 4:
+    if isinstance(inputs, Tensor) and inputs.dim() != 4:
         hint = " (add the batch dimension: x.unsqueeze(0))" if inputs.dim() == 3 else ""
         raise ValueError(f"{name} must have shape (N, C, H, W), got shape {tuple(inputs.shape)}{hint}")
-    if inputs.shape[0] == 0:
-        raise ValueError(f"{name} is an empty batch (shape {tuple(inputs.shape)})")
-    channels = _expected_channels(model)
-    if channels is not None and inputs.shape[1] != channels:
-        raise ValueError(f"{name} has {inputs.shape[1]} channels but the model's first convolution expects "
-                         f"{channels} (shape (N, {channels}, H, W)); got shape {tuple(inputs.shape)}")
+    images, _ = as_images(inputs, name, channels=_expected_channels(model), check_range=False,
+                          consumer="the model's first convolution")
     device, dtype = _model_device_dtype(model)
-    if inputs.dtype == torch.uint8:
-        inputs = inputs.to(device=device, dtype=dtype) / 255
-    elif inputs.is_floating_point():
-        inputs = inputs.detach().to(device=device, dtype=dtype)
-    else:
-        raise TypeError(f"{name} must be float images in [0, 1] or uint8, got {inputs.dtype}")
-    return inputs.detach().clone()
+    return images.to(device=device, dtype=dtype).clone()
 
 
 class _EvalMode:
@@ -423,7 +410,7 @@ def attribution_summary(attrs: Tensor | Mapping[str, Tensor], top_percent: float
     Example:
         >>> a = torch.zeros(1, 1, 10, 10); a[0, 0, 0, :5] = 1.0; a[0, 0, 1, :] = 0.1
         >>> row = attribution_summary({"demo": a}).iloc[0]
-        >>> round(float(row["total"]), 3), round(float(row["top10%_mass"]), 3), bool(row["all_zero"])  # 5.5 of 6.0 in 10 px
+        >>> round(float(row["total"]), 3), round(float(row["top10%_mass"]), 3), bool(row["all_zero"])  # 5.5 of 6
         (6.0, 0.917, False)
     """
     import pandas as pd
@@ -451,19 +438,9 @@ def attribution_summary(attrs: Tensor | Mapping[str, Tensor], top_percent: float
 
 # ----------------------------------------------------------------------------------- figure
 def _as_image(image: Tensor, key: str) -> Tensor:
-    """A float (1, C, H, W) image in [0, 1] from (C, H, W) / (1, C, H, W), uint8 or float."""
-    if not isinstance(image, Tensor):
-        raise TypeError(f"images[{key!r}] must be a torch.Tensor, got {type(image).__name__}")
-    if image.dim() == 3:
-        image = image.unsqueeze(0)
-    if image.dim() != 4 or image.shape[0] != 1 or image.shape[1] not in (1, 3):
-        raise ValueError(f"images[{key!r}] must be one image of shape (C, H, W) or (1, C, H, W) with C = 1 "
-                         f"or 3, got shape {tuple(image.shape)}")
-    if image.dtype == torch.uint8:
-        return image.float() / 255
-    if not image.is_floating_point():
-        raise TypeError(f"images[{key!r}] must be uint8 or float in [0, 1], got {image.dtype}")
-    return image.detach().float()
+    """A float (1, C, H, W) image from (C, H, W) / (1, C, H, W), uint8 or float
+    (:func:`~pushpull_viz.checks.as_images`)."""
+    return as_images(image, f"images[{key!r}]", single=True, check_range=False)[0].float()
 
 
 def _class_name(index: int, labels: Sequence[str] | None) -> str:

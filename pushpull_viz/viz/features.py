@@ -29,8 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..layers.push_pull import PushPull2d
-from .kernels import EPSILON, FirstLayer, _check_channels, first_conv
+from ..checks import as_images, check_alpha, check_channels, check_int, check_severity
+from ..layers import PushPullLayer, combine_responses, first_conv
+from .kernels import EPSILON, FirstLayer
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy
@@ -60,7 +61,7 @@ def model_normalization(model: nn.Module) -> nn.Module | None:
     from ..models.common import Normalize
 
     for module in model.modules():
-        if isinstance(module, (PushPull2d, nn.Conv2d)):
+        if isinstance(module, (PushPullLayer, nn.Conv2d)):
             return None
         if isinstance(module, Normalize):
             return module
@@ -70,7 +71,7 @@ def model_normalization(model: nn.Module) -> nn.Module | None:
 def _resolve(layer: nn.Module, normalize: Normalization, argument: str = "layer") -> tuple[FirstLayer, Callable | None]:
     """``(first layer, input transform or None)`` for a layer or a model."""
     if not isinstance(layer, nn.Module):
-        raise TypeError(f"{argument} must be a PushPull2d, an nn.Conv2d or a model (nn.Module), "
+        raise TypeError(f"{argument} must be a push-pull layer, an nn.Conv2d or a model (nn.Module), "
                         f"got {type(layer).__name__}")
     found = first_conv(layer)
     if isinstance(normalize, str):
@@ -83,45 +84,8 @@ def _resolve(layer: nn.Module, normalize: Normalization, argument: str = "layer"
 
 
 def _layer_device(layer: FirstLayer) -> tuple[torch.device, torch.dtype]:
-    weight = layer.push.weight if isinstance(layer, PushPull2d) else layer.weight
+    weight = layer.push.weight if isinstance(layer, PushPullLayer) else layer.weight
     return weight.device, weight.dtype
-
-
-def _as_float_images(images: Tensor, argument: str, in_channels: int | None = None,
-                     check_range: bool = False) -> tuple[Tensor, bool]:
-    """``(N, C, H, W)`` float images from ``(C, H, W)`` / ``(N, C, H, W)`` float or uint8; and
-    whether the input had a batch dimension."""
-    if not isinstance(images, Tensor):
-        raise TypeError(f"{argument} must be a torch.Tensor of shape (C, H, W) or (N, C, H, W), "
-                        f"got {type(images).__name__}")
-    if images.dim() not in (3, 4):
-        raise ValueError(f"{argument} must have shape (C, H, W) or (N, C, H, W), got a {images.dim()}-D tensor "
-                         f"of shape {tuple(images.shape)}")
-    batched = images.dim() == 4
-    x = images if batched else images.unsqueeze(0)
-    if x.shape[0] < 1:
-        raise ValueError(f"{argument} holds no images (shape {tuple(images.shape)})")
-    if in_channels is not None and x.shape[1] != in_channels:
-        raise ValueError(f"{argument} has {x.shape[1]} channels but the layer expects in_channels={in_channels} "
-                         f"(shape {tuple(images.shape)}; expected (C, H, W) or (N, C, H, W) with C={in_channels})")
-    if x.dtype == torch.uint8:
-        x = x.float() / 255
-    elif not x.is_floating_point():
-        raise TypeError(f"{argument} must be uint8 or floating point (in [0, 1]), got {x.dtype}")
-    if check_range and x.numel():
-        low, high = x.min().item(), x.max().item()
-        if not (0 <= low and high <= 1):
-            raise ValueError(f"float {argument} must lie in [0, 1] (found [{low:.3g}, {high:.3g}]); "
-                             "pass uint8 images or divide by 255")
-    return x, batched
-
-
-def _check_alpha(alpha: object, argument: str = "alpha") -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
-        raise TypeError(f"{argument} must be a number >= 0, got {alpha!r}")
-    if not math.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"{argument} must be a finite number >= 0 (inhibition strength), got {alpha!r}")
-    return float(alpha)
 
 
 def pushpull_output(push: Tensor, pull: Tensor, alpha: float | Tensor, bias: Tensor | None = None) -> Tensor:
@@ -147,17 +111,7 @@ def pushpull_output(push: Tensor, pull: Tensor, alpha: float | Tensor, bias: Ten
         >>> pushpull_output(torch.tensor([2.0, 0.0]), torch.tensor([1.0, 3.0]), 0.5).tolist()
         [1.5, -1.5]
     """
-    if not isinstance(push, Tensor) or not isinstance(pull, Tensor):
-        raise TypeError("push and pull must be tensors")
-    if push.shape != pull.shape:
-        raise ValueError(f"push and pull must have the same shape, got {tuple(push.shape)} and {tuple(pull.shape)}")
-    if isinstance(alpha, Tensor):
-        alpha = F.relu(alpha)
-        if push.dim() == 3 and alpha.dim() == 4:
-            alpha = alpha[0]
-        out = torch.addcmul(push, alpha, pull, value=-1.0)
-    else:
-        out = torch.sub(push, pull, alpha=_check_alpha(alpha))
+    out = combine_responses(push, pull, alpha)
     if bias is not None:
         out = out + (bias.view(-1, 1, 1) if push.dim() == 3 else bias.view(1, -1, 1, 1))
     return out
@@ -166,18 +120,16 @@ def pushpull_output(push: Tensor, pull: Tensor, alpha: float | Tensor, bias: Ten
 def _responses(layer: FirstLayer, x: Tensor, alpha: float | Tensor | None) -> dict[str, Tensor]:
     """Responses for an already prepared (normalised, on-device) batch."""
     with torch.no_grad():
-        if isinstance(layer, PushPull2d):
+        if isinstance(layer, PushPullLayer):
             push, pull = layer.push_pull_responses(x)
-            bias = layer.bias if layer.variant == "2024" else None
-            output = pushpull_output(push, pull, layer.alpha if alpha is None else alpha, bias)
-            return {"push": push, "pull": pull, "output": output}
+            return {"push": push, "pull": pull, "output": layer.output_from_responses(push, pull, alpha)}
         return {"output": F.relu(layer(x))}
 
 
 def _prepare(layer: FirstLayer, normalize: Callable | None, images: Tensor, argument: str,
              check_range: bool = False) -> tuple[Tensor, bool]:
     device, dtype = _layer_device(layer)
-    x, batched = _as_float_images(images, argument, layer.in_channels, check_range)
+    x, batched = as_images(images, argument, channels=layer.in_channels, check_range=check_range)
     x = x.to(device=device, dtype=dtype)
     if normalize is not None:
         with torch.no_grad():
@@ -212,6 +164,7 @@ def layer_responses(layer: nn.Module, image: Tensor, *, alpha: float | None = No
         - each response: ``(C_out, H_out, W_out)`` or ``(N, C_out, H_out, W_out)``
 
     Example:
+        >>> from pushpull_viz.layers import PushPull2d
         >>> layer, image = PushPull2d(1, 6, 5, padding=2), torch.rand(1, 28, 28)
         >>> maps = layer_responses(layer, image)
         >>> sorted(maps), tuple(maps["output"].shape)
@@ -221,7 +174,7 @@ def layer_responses(layer: nn.Module, image: Tensor, *, alpha: float | None = No
     """
     found, transform = _resolve(layer, normalize)
     if alpha is not None:
-        alpha = _check_alpha(alpha)
+        alpha = check_alpha(alpha)
     x, batched = _prepare(found, transform, image, "image")
     maps = _responses(found, x, alpha)
     return maps if batched else {key: value[0] for key, value in maps.items()}
@@ -250,7 +203,7 @@ def snr_db(signal_energy: float, noise_energy: float) -> float:
 def _corruption(corruption: str | CorruptionFunction, levels: Sequence, as_severity: bool
                 ) -> tuple[CorruptionFunction, str, str, list, list]:
     """``(function, name, parameter, levels passed to the function, severities or None)``."""
-    from ..corruptions import corruption_info
+    from ..corruptions import corrupt_at_level, corruption_info, corruption_level
 
     if isinstance(levels, (str, bytes)) or not isinstance(levels, (Sequence, Tensor, range)):
         raise TypeError(f"noise_levels must be a sequence of levels, got {type(levels).__name__}")
@@ -258,14 +211,17 @@ def _corruption(corruption: str | CorruptionFunction, levels: Sequence, as_sever
     if not levels:
         raise ValueError("noise_levels must not be empty")
     if isinstance(corruption, str):
-        info = corruption_info(corruption)
+        parameter = corruption_info(corruption).parameter  # an unknown name fails here, with the valid ones
+
+        def function(images: Tensor, level, generator: torch.Generator | None) -> Tensor:
+            return corrupt_at_level(images, corruption, level, generator)
+
         if as_severity:
-            for s in levels:
-                if isinstance(s, bool) or not isinstance(s, int) or s not in info.severities:
-                    raise ValueError(f"with as_severity=True, noise_levels must be severities in 1..{len(info.levels)} "
-                                     f"of {corruption!r}, got {s!r}")
-            return info.function, corruption, info.parameter, [info.levels[s - 1] for s in levels], levels
-        return info.function, corruption, info.parameter, levels, [None] * len(levels)
+            severities = corruption_info(corruption).severities
+            levels = [check_severity(s, severities, "with as_severity=True, noise_levels must be severities, and "
+                                     "each", repr(corruption)) for s in levels]
+            return function, corruption, parameter, [corruption_level(corruption, s) for s in levels], levels
+        return function, corruption, parameter, levels, [None] * len(levels)
     if callable(corruption):
         if as_severity:
             raise ValueError("as_severity=True needs a registered corruption name, not a callable")
@@ -326,6 +282,7 @@ def feature_snr(layer: nn.Module | Mapping[str, nn.Module], images: Tensor, nois
         - images: ``(N, C_in, H, W)`` or ``(C_in, H, W)``.
 
     Example:
+        >>> from pushpull_viz.layers import PushPull2d
         >>> _ = torch.manual_seed(0); layer = PushPull2d(1, 4, 3, padding=1)
         >>> df = feature_snr(layer, torch.rand(4, 1, 16, 16), [0.0, 0.01, 0.1], alphas=[0.0, 1.0])
         >>> df[["alpha", "noise_level"]].shape, bool(df.snr_db.iloc[0] == float("inf"))
@@ -340,23 +297,21 @@ def feature_snr(layer: nn.Module | Mapping[str, nn.Module], images: Tensor, nois
     if alphas is not None:
         if isinstance(alphas, (int, float)) and not isinstance(alphas, bool):
             alphas = [alphas]
-        alphas = [_check_alpha(a, "alphas") for a in alphas]
+        alphas = [check_alpha(a, "alphas") for a in alphas]
         if not alphas:
             raise ValueError("alphas must not be empty (or None for each layer's own alpha)")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
+    check_int(batch_size, "batch_size", 1)
+    seed = check_int(seed, "seed")
     function, corruption_name, parameter, levels, severities = _corruption(corruption, noise_levels, as_severity)
     in_channels = {found.in_channels for found, _ in resolved.values()}
     if len(in_channels) > 1:
         raise ValueError(f"the layers expect different input channel counts {sorted(in_channels)}")
-    clean, _ = _as_float_images(images, "images", in_channels.pop(), check_range=True)
+    clean, _ = as_images(images, "images", channels=in_channels.pop())
     n_images = clean.shape[0]
 
     def settings(found: FirstLayer) -> list[tuple[float | Tensor, float, str]]:
         """(alpha used, alpha reported, label) per evaluated alpha."""
-        if not isinstance(found, PushPull2d):
+        if not isinstance(found, PushPullLayer):
             return [(0.0, math.nan, "plain conv")]
         if alphas is not None:
             return [(a, a, f"alpha={a:g}") for a in alphas]
@@ -365,7 +320,7 @@ def feature_snr(layer: nn.Module | Mapping[str, nn.Module], images: Tensor, nois
         return [(found.alpha, found.alpha, f"alpha={found.alpha:g}")]
 
     rows = []
-    for level, severity in zip(levels, severities):
+    for level, severity in zip(levels, severities, strict=True):
         generator = torch.Generator(device=clean.device).manual_seed(seed)
         noisy = function(clean, level, generator).clamp(0, 1).to(clean.dtype)
         if noisy.shape != clean.shape:
@@ -375,22 +330,21 @@ def feature_snr(layer: nn.Module | Mapping[str, nn.Module], images: Tensor, nois
             evaluated = settings(found)
             signal = [0.0] * len(evaluated)
             noise = [0.0] * len(evaluated)
-            bias = found.bias if isinstance(found, PushPull2d) and found.variant == "2024" else None
             for start in range(0, n_images, batch_size):
                 x, _ = _prepare(found, transform, clean[start:start + batch_size], "images")
                 y, _ = _prepare(found, transform, noisy[start:start + batch_size], "images")
                 maps_x, maps_y = _responses(found, x, None), _responses(found, y, None)
                 for i, (alpha, _, _) in enumerate(evaluated):
-                    if isinstance(found, PushPull2d):
-                        rx = pushpull_output(maps_x["push"], maps_x["pull"], alpha, bias)
-                        ry = pushpull_output(maps_y["push"], maps_y["pull"], alpha, bias)
+                    if isinstance(found, PushPullLayer):
+                        rx = found.output_from_responses(maps_x["push"], maps_x["pull"], alpha)
+                        ry = found.output_from_responses(maps_y["push"], maps_y["pull"], alpha)
                     else:
                         rx, ry = maps_x["output"], maps_y["output"]
                     signal[i] += rx.double().pow(2).sum().item()
                     noise[i] += (ry.double() - rx.double()).pow(2).sum().item()
-            for (_, reported, label), s, e in zip(evaluated, signal, noise):
+            for (_, reported, label), s, e in zip(evaluated, signal, noise, strict=True):
                 rows.append({
-                    "layer": name, "kind": "push-pull" if isinstance(found, PushPull2d) else "conv",
+                    "layer": name, "kind": "push-pull" if isinstance(found, PushPullLayer) else "conv",
                     "alpha": reported, "alpha_label": label, "corruption": corruption_name, "parameter": parameter,
                     "severity": severity, "noise_level": level, "snr_db": snr_db(s, e), "signal_energy": s,
                     "noise_energy": e, "n_images": n_images, "seed": seed,
@@ -402,7 +356,7 @@ def feature_snr(layer: nn.Module | Mapping[str, nn.Module], images: Tensor, nois
 
 def _default_name(layer: nn.Module) -> str:
     found = first_conv(layer) if isinstance(layer, nn.Module) else layer
-    return "push-pull" if isinstance(found, PushPull2d) else "conv"
+    return "push-pull" if isinstance(found, PushPullLayer) else "conv"
 
 
 # ------------------------------------------------------------------------------ figures
@@ -446,6 +400,7 @@ class FeatureMapPlot:
 
     Example:
         >>> import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot as plt
+        >>> from pushpull_viz.layers import PushPull2d
         >>> view = FeatureMapPlot({"pp": PushPull2d(1, 3, 3, padding=1)}, torch.rand(1, 8, 8), torch.rand(1, 8, 8))
         >>> fig = view.update(alpha=0.0)  # no convolution: push and pull maps are reused
         >>> bool(torch.equal(view.maps["pp"]["clean"]["output"], view.maps["pp"]["clean"]["push"]))
@@ -459,16 +414,18 @@ class FeatureMapPlot:
         named = dict(layers) if isinstance(layers, Mapping) else {_default_name(layers): layers}
         if not named:
             raise ValueError("layers must be a non-empty mapping {name: layer} (or one layer)")
-        self._alpha = _check_alpha(alpha) if alpha is not None else None
+        self._alpha = check_alpha(alpha) if alpha is not None else None
         self._layers = {name: _resolve(value, normalize, f"layers[{name!r}]") for name, value in named.items()}
         self._check_image(image, "image")
         if noisy_image is not None:
             self._check_image(noisy_image, "noisy_image", like=image)
         self._images = {"clean": image} if noisy_image is None else {"clean": image, "noisy": noisy_image}
         out_channels = min(found.out_channels for found, _ in self._layers.values())
-        self.channels = _check_channels(channels, out_channels, default_max=8)
+        self.channels = check_channels(channels, out_channels, default_max=8)
         self._noise_label = noise_label
         self.maps: dict[str, dict[str, dict[str, Tensor]]] = {name: {} for name in self._layers}
+        # full push and pull maps (all channels, on the layer's device) of each push-pull layer and condition
+        self._branches: dict[str, dict[str, tuple[Tensor, Tensor]]] = {}
         for condition in self._images:
             self._compute(condition)
         self.figure = self._build()
@@ -484,35 +441,35 @@ class FeatureMapPlot:
             raise ValueError(f"{argument} must have the same shape as image {tuple(like.shape)}, "
                              f"got {tuple(value.shape)}")
 
-    def _alpha_for(self, found: PushPull2d) -> float | Tensor:
-        """The alpha used for the shown channels (a learned alpha sliced to them)."""
-        if self._alpha is not None:
-            return self._alpha
-        if isinstance(found.alpha, Tensor):
-            return found.alpha.detach().float().cpu()[0, self.channels]
-        return found.alpha
+    def _alpha_for(self, found: PushPullLayer) -> float | Tensor:
+        """The alpha of the output rows: the figure's, else the layer's own."""
+        return found.alpha if self._alpha is None else self._alpha
 
-    def _output(self, found: PushPull2d, maps: dict[str, Tensor]) -> Tensor:
-        bias = found.bias if found.variant == "2024" else None
-        bias = bias.detach().float().cpu()[self.channels] if bias is not None else None
-        return pushpull_output(maps["push"], maps["pull"], self._alpha_for(found), bias)
+    def _output(self, name: str, condition: str) -> Tensor:
+        """The layer's output for the shown channels, from its full push and pull maps."""
+        found = self._layers[name][0]
+        push, pull = self._branches[name][condition]
+        with torch.no_grad():
+            return found.output_from_responses(push, pull, self._alpha_for(found))[0, self.channels].float().cpu()
 
     def _compute(self, condition: str) -> None:
         argument = "image" if condition == "clean" else "noisy_image"
         for name, (found, transform) in self._layers.items():
             x, _ = _prepare(found, transform, self._images[condition], argument)
-            maps = {k: v[0, self.channels].float().cpu() for k, v in _responses(found, x, None).items()}
-            if isinstance(found, PushPull2d):
-                maps["output"] = self._output(found, maps)
+            responses = _responses(found, x, None)
+            maps = {k: v[0, self.channels].float().cpu() for k, v in responses.items()}
+            if isinstance(found, PushPullLayer):
+                self._branches.setdefault(name, {})[condition] = (responses["push"], responses["pull"])
+                maps["output"] = self._output(name, condition)
             self.maps[name][condition] = maps
 
     def _rows(self) -> list[tuple[str, str, dict[str, Tensor]]]:
         """``(row type, layer name, {condition: maps})`` per figure row."""
         rows = []
         for name, (found, _) in self._layers.items():
-            kinds = ("push", "pull", "output") if isinstance(found, PushPull2d) else ("output",)
+            kinds = ("push", "pull", "output") if isinstance(found, PushPullLayer) else ("output",)
             for kind in kinds:
-                row_type = kind if isinstance(found, PushPull2d) else "conv"
+                row_type = kind if isinstance(found, PushPullLayer) else "conv"
                 rows.append((row_type, name, {c: self.maps[name][c][kind] for c in self._images}))
         return rows
 
@@ -533,7 +490,7 @@ class FeatureMapPlot:
         return f"{name}\n{label}"
 
     def _picture(self, value: Tensor) -> numpy.ndarray:
-        picture, _ = _as_float_images(value, "image")
+        picture, _ = as_images(value, "image", check_range=False)
         picture = picture[0].permute(1, 2, 0).float().cpu().clamp(0, 1)
         return (picture[..., 0] if picture.shape[-1] == 1 else picture).numpy()
 
@@ -631,11 +588,10 @@ class FeatureMapPlot:
             self._images["noisy"] = noisy_image
             self._compute("noisy")
         if alpha is not _KEEP:
-            self._alpha = _check_alpha(alpha) if alpha is not None else None
-            for name, (found, _) in self._layers.items():
-                if isinstance(found, PushPull2d):
-                    for maps in self.maps[name].values():
-                        maps["output"] = self._output(found, maps)
+            self._alpha = check_alpha(alpha) if alpha is not None else None
+            for name in self._branches:
+                for condition, maps in self.maps[name].items():
+                    maps["output"] = self._output(name, condition)
         if noise_label is not _KEEP:
             self._noise_label = noise_label
         fig = self.figure
@@ -647,7 +603,7 @@ class FeatureMapPlot:
             self._input_axes[condition].set_title(self._column_title(condition), fontsize=9, loc="left")
         rows = self._rows()
         limits = self._limits(rows)
-        for (row_type, name, maps), entry in zip(rows, self._row_artists):
+        for (row_type, name, maps), entry in zip(rows, self._row_artists, strict=True):
             symmetric = ROW_TYPES[row_type][2]
             limit = limits[row_type]
             for condition, artist in entry["images"].items():
@@ -697,6 +653,7 @@ def plot_feature_maps(layers: Mapping[str, nn.Module] | nn.Module, image: Tensor
 
     Example:
         >>> import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot as plt
+        >>> from pushpull_viz.layers import PushPull2d
         >>> pp = PushPull2d(1, 3, 3, padding=1)
         >>> fig = plot_feature_maps({"pp": pp}, torch.rand(1, 8, 8), torch.rand(1, 8, 8))
         >>> len(fig.axes)  # input row (2) + 3 map rows x (2 strips + colourbar)
@@ -722,6 +679,7 @@ def plot_snr_curves(df: pandas.DataFrame, *, title: str | None = None) -> Figure
 
     Example:
         >>> import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot as plt
+        >>> from pushpull_viz.layers import PushPull2d
         >>> _ = torch.manual_seed(0); pp = PushPull2d(1, 4, 3, padding=1)
         >>> fig = plot_snr_curves(feature_snr(pp, torch.rand(2, 1, 12, 12), [0.01, 0.1], alphas=[0, 1]))
         >>> fig.axes[0].get_ylabel()

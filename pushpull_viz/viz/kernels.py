@@ -28,8 +28,16 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor, nn
 
-from ..layers.pull_kernel import interpolation_matrix, pull_kernel_size, upsample_kernel
-from ..layers.push_pull import PushPull2d
+from ..checks import check_channels, check_scale
+from ..layers import (
+    DEFAULT_SCALE,
+    PushPull2d,
+    PushPullLayer,
+    first_conv,
+    interpolation_matrix,
+    pull_kernel_size,
+    upsample_kernel,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -45,71 +53,19 @@ __all__ = [
     "plot_kernel_spectra",
 ]
 
-FirstLayer = PushPull2d | nn.Conv2d
+FirstLayer = PushPullLayer | nn.Conv2d
 EPSILON = 1e-8  # colour range used where the data have none (all-zero kernels or maps)
 DIVERGING_CMAP = "RdBu_r"
 MISSING_GREY = "0.72"  # tile margins (outside a kernel) in diverging maps
 
 
 # ------------------------------------------------------------------------------- layers
-def first_conv(model: nn.Module) -> FirstLayer:
-    """The first ``PushPull2d`` or ``nn.Conv2d`` of a model (or the layer itself).
-
-    Modules are searched in registration order (``model.modules()``), which for the
-    project's models (and most others) is the order of the forward pass. A
-    ``PushPull2d`` is returned as a whole, not its inner ``.push`` convolution.
-
-    Args:
-        model: a ``PushPull2d``, an ``nn.Conv2d`` or any ``nn.Module`` containing one.
-
-    Returns:
-        The layer.
-
-    Example:
-        >>> net = nn.Sequential(nn.Identity(), PushPull2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 8, 3))
-        >>> type(first_conv(net)).__name__
-        'PushPull2d'
-    """
-    if isinstance(model, (PushPull2d, nn.Conv2d)):
-        return model
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a PushPull2d, an nn.Conv2d or an nn.Module, got {type(model).__name__}")
-    for module in model.modules():
-        if isinstance(module, (PushPull2d, nn.Conv2d)):
-            return module
-    raise ValueError(f"model ({type(model).__name__}) contains no nn.Conv2d or PushPull2d layer")
-
-
 def _layer_kernels(layer: FirstLayer) -> tuple[Tensor, Tensor | None]:
     """``(push, pull)`` weights as detached CPU float tensors; ``pull`` is None for a plain conv."""
     with torch.no_grad():
-        if isinstance(layer, PushPull2d):
+        if isinstance(layer, PushPullLayer):
             return layer.push.weight.detach().float().cpu(), layer.pull_weight.detach().float().cpu()
         return layer.weight.detach().float().cpu(), None
-
-
-def _check_channels(channels: int | Sequence[int] | None, available: int, default_max: int | None = None,
-                    argument: str = "channels") -> list[int]:
-    """Normalise a channel selection: None -> the first ``default_max`` (or all), int -> [int]."""
-    if channels is None:
-        return list(range(available if default_max is None else min(default_max, available)))
-    if isinstance(channels, bool):
-        raise TypeError(f"{argument} must be an int, a sequence of ints or None, got {channels!r}")
-    if isinstance(channels, int):
-        channels = [channels]
-    if isinstance(channels, Tensor):
-        channels = channels.flatten().tolist()
-    if not isinstance(channels, Sequence) and not isinstance(channels, range):
-        raise TypeError(f"{argument} must be an int, a sequence of ints or None, got {type(channels).__name__}")
-    channels = list(channels)
-    if not channels:
-        raise ValueError(f"{argument} must not be empty (the layer has {available} output channels)")
-    for c in channels:
-        if isinstance(c, bool) or not isinstance(c, int):
-            raise TypeError(f"{argument} must hold integers, got {c!r}")
-        if not 0 <= c < available:
-            raise ValueError(f"{argument} must lie in 0..{available - 1} (the layer's output channels), got {c}")
-    return channels
 
 
 def _symmetric_limit(*tensors: Tensor | None) -> float:
@@ -266,9 +222,9 @@ def _rgb_composite(kernels: Tensor, limit: float) -> Tensor:
 
 
 def _describe(layer: FirstLayer) -> str:
+    if isinstance(layer, PushPullLayer) and not isinstance(layer, PushPull2d):
+        return f"{type(layer).__name__} ({layer.variant} variant), {layer.in_channels}->{layer.out_channels}"
     if isinstance(layer, PushPull2d):
-        if layer.variant == "2024":
-            return f"PushPull2d (2024 variant), {layer.in_channels}->{layer.out_channels}"
         alpha = "learned" if isinstance(layer.alpha, Tensor) else f"{layer.alpha:g}"
         return f"PushPull2d {layer.in_channels}->{layer.out_channels}, h={layer.scale:g}, alpha={alpha}"
     return f"plain Conv2d {layer.in_channels}->{layer.out_channels} (no pull kernel)"
@@ -309,7 +265,7 @@ def plot_kernels(layer: nn.Module, channels: int | Sequence[int] | None = None, 
     layer = first_conv(layer)
     push, pull = _layer_kernels(layer)
     out_channels, in_channels = push.shape[:2]
-    picked = _check_channels(channels, out_channels)
+    picked = check_channels(channels, out_channels)
     if isinstance(max_input_channels, bool) or not isinstance(max_input_channels, int) or max_input_channels < 1:
         raise ValueError(f"max_input_channels must be a positive integer, got {max_input_channels!r}")
     push = push[picked]
@@ -342,7 +298,7 @@ def plot_kernels(layer: nn.Module, channels: int | Sequence[int] | None = None, 
                              squeeze=False, layout="constrained")
     cmap = plt.get_cmap(DIVERGING_CMAP).with_extremes(bad=MISSING_GREY)
     mappable = None
-    for ax, (label, image, is_rgb) in zip(axes[:, 0], rows):
+    for ax, (label, image, is_rgb) in zip(axes[:, 0], rows, strict=True):
         if is_rgb:
             ax.imshow(image.numpy(), interpolation="nearest")
         else:
@@ -389,18 +345,14 @@ def plot_pull_upsampling(layer: nn.Module, out_channel: int = 0, in_channel: int
     import matplotlib.pyplot as plt
 
     layer = first_conv(layer)
-    if isinstance(layer, PushPull2d) and layer.variant != "2020":
-        raise ValueError("plot_pull_upsampling shows the 2020 layer's up-sampling; this PushPull2d is the "
-                         "2024 variant, whose pull kernel is -k + max(k) + min(k) at the push size")
+    if isinstance(layer, PushPullLayer) and not isinstance(layer, PushPull2d):
+        raise ValueError(f"plot_pull_upsampling shows the 2020 layer's up-sampling; this {type(layer).__name__} is "
+                         f"the {layer.variant} variant, whose pull kernel is -k + max(k) + min(k) at the push size")
     push, _ = _layer_kernels(layer)
     out_channels, in_channels, kh, kw = push.shape
-    for name, value, count in (("out_channel", out_channel, out_channels), ("in_channel", in_channel, in_channels)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < count:
-            raise ValueError(f"{name} must be an integer in 0..{count - 1}, got {value!r}")
-    if scale is None:
-        scale = layer.scale if isinstance(layer, PushPull2d) else 2.0
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale < 1:
-        raise ValueError(f"scale (h) must be a finite number >= 1, got {scale!r}")
+    out_channel = check_channels(out_channel, out_channels, argument="out_channel")[0]
+    in_channel = check_channels(in_channel, in_channels, argument="in_channel")[0]
+    scale = check_scale((layer.scale if isinstance(layer, PushPull2d) else DEFAULT_SCALE) if scale is None else scale)
     kh_hat, kw_hat = pull_kernel_size(kh, scale), pull_kernel_size(kw, scale)
     kernel = push[out_channel, in_channel]
     up = upsample_kernel(kernel, interpolation_matrix(kh, kh_hat), interpolation_matrix(kw, kw_hat))
@@ -412,7 +364,7 @@ def plot_pull_upsampling(layer: nn.Module, out_channel: int = 0, in_channel: int
     fig, axes = plt.subplots(1, 3, figsize=(10.5, 4.0), layout="constrained")
     annotate = max(kh_hat, kw_hat) <= 7  # cells wide enough (~0.35 in) for a 2-decimal value
     mappable = None
-    for ax, (label, values) in zip(axes, panels):
+    for ax, (label, values) in zip(axes, panels, strict=True):
         h, w = values.shape
         extent = (-w / 2, w / 2, h / 2, -h / 2)
         mappable = ax.imshow(values.numpy(), cmap=DIVERGING_CMAP, vmin=-limit, vmax=limit, extent=extent,
@@ -422,7 +374,7 @@ def plot_pull_upsampling(layer: nn.Module, out_channel: int = 0, in_channel: int
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("x (image pixels)")
         if annotate:
-            for (r, c), v in zip(((r, c) for r in range(h) for c in range(w)), values.flatten().tolist()):
+            for (r, c), v in zip(((r, c) for r in range(h) for c in range(w)), values.flatten().tolist(), strict=True):
                 ax.text(c - w / 2 + 0.5, r - h / 2 + 0.5, f"{v:.2f}", ha="center", va="center", fontsize=6,
                         color="white" if abs(v) > 0.6 * limit else "black")
     axes[0].set_ylabel("y (image pixels)")
@@ -474,7 +426,7 @@ def plot_kernel_spectra(layer: nn.Module, channels: int | Sequence[int] | None =
     layer = first_conv(layer)
     push, pull = _layer_kernels(layer)
     out_channels, in_channels = push.shape[:2]
-    picked = _check_channels(channels, out_channels, default_max=8)
+    picked = check_channels(channels, out_channels, default_max=8)
     if input_channel is not None and (isinstance(input_channel, bool) or not isinstance(input_channel, int)
                                       or not 0 <= input_channel < in_channels):
         raise ValueError(f"input_channel must be None or an integer in 0..{in_channels - 1}, got {input_channel!r}")
@@ -488,7 +440,7 @@ def plot_kernel_spectra(layer: nn.Module, channels: int | Sequence[int] | None =
     if db_range is not None and (isinstance(db_range, bool) or not isinstance(db_range, (int, float))
                                  or not math.isfinite(db_range) or db_range <= 0):
         raise ValueError(f"db_range must be a positive number of decibels or None (linear), got {db_range!r}")
-    pull_label = "pull -k_up" if isinstance(layer, PushPull2d) and layer.variant == "2020" else "pull"
+    pull_label = "pull -k_up" if isinstance(layer, PushPull2d) else "pull"
     rows = [("push k", spectra(push))] + ([(pull_label, spectra(pull))] if pull is not None else [])
     vmax = max(max(s.max().item() for _, s in rows), EPSILON)
     if db_range is None:
@@ -506,7 +458,7 @@ def plot_kernel_spectra(layer: nn.Module, channels: int | Sequence[int] | None =
     fig, axes = plt.subplots(len(rows) + 1, n, figsize=(max(5.0, 1.75 * n + 1.3), 1.8 * (len(rows) + 1) + 0.9),
                              squeeze=False, layout="constrained")
     mappable = None
-    for r, ((label, _), spectrum) in enumerate(zip(rows, shown)):
+    for r, ((label, _), spectrum) in enumerate(zip(rows, shown, strict=True)):
         for j, channel in enumerate(picked):
             ax = axes[r, j]
             mappable = ax.imshow(spectrum[j].numpy(), cmap="viridis", vmin=vmin, vmax=vmax, extent=extent,
@@ -529,7 +481,7 @@ def plot_kernel_spectra(layer: nn.Module, channels: int | Sequence[int] | None =
     profile_max = 0.0
     for j in range(n):
         ax = axes[-1, j]
-        for (label, spectrum), style in zip(rows, ("-", "--")):
+        for (label, spectrum), style in zip(rows, ("-", "--"), strict=False):
             radii, profile = radial_profile(spectrum[j])
             ax.plot(radii.numpy(), profile.numpy(), style, label=label.split(" ")[0])
             profile_max = max(profile_max, profile.max().item())

@@ -10,7 +10,7 @@ from torch import Tensor
 __all__ = ["plot_accuracy_vs_level", "plot_corruption_examples", "plot_training_curves"]
 
 
-def plot_training_curves(histories: Mapping[str, "pandas.DataFrame"]):  # noqa: F821
+def plot_training_curves(histories: Mapping[str, pandas.DataFrame]):  # noqa: F821
     """Training loss and held-out accuracy per epoch, one line per run.
 
     Args:
@@ -33,7 +33,7 @@ def plot_training_curves(histories: Mapping[str, "pandas.DataFrame"]):  # noqa: 
     return fig
 
 
-def plot_accuracy_vs_level(results: "pandas.DataFrame", corruptions: Sequence[str] | None = None,  # noqa: F821
+def plot_accuracy_vs_level(results: pandas.DataFrame, corruptions: Sequence[str] | None = None,  # noqa: F821
                            parameter_names: Mapping[str, str] | None = None):
     """Accuracy against corruption level, one panel per corruption, one line per model.
 
@@ -49,11 +49,12 @@ def plot_accuracy_vs_level(results: "pandas.DataFrame", corruptions: Sequence[st
     corruptions = list(corruptions or [c for c in results["corruption"].unique() if c != "clean"])
     fig, axes = plt.subplots(1, len(corruptions), figsize=(4.5 * len(corruptions), 3.4), squeeze=False)
     clean = results[results["corruption"] == "clean"].set_index("model")["accuracy"]
-    for ax, name in zip(axes[0], corruptions):
+    for ax, name in zip(axes[0], corruptions, strict=True):
         part = results[results["corruption"] == name].copy()
         part["accuracy (%)"] = 100 * part["accuracy"]
         sns.lineplot(part, x="level", y="accuracy (%)", hue="model", marker="o", ax=ax)
-        for line, model in zip(ax.get_lines(), part["model"].unique()):
+        # seaborn may add lines (error bands) after the models
+        for line, model in zip(ax.get_lines(), part["model"].unique(), strict=False):
             if model in clean.index:
                 ax.axhline(100 * clean[model], color=line.get_color(), linestyle=":", linewidth=1)
         ax.set(title=name, xlabel=(parameter_names or {}).get(name, "level"))
@@ -70,16 +71,18 @@ def plot_corruption_examples(images: Tensor, corruption: str, severities: Sequen
     """A grid: rows are images, columns the clean image then each severity of ``corruption``."""
     import matplotlib.pyplot as plt
 
-    from ..corruptions import corrupt, corruption_info
+    from ..corruptions import corrupt, corruption_generator, corruption_info, corruption_level
 
     info = corruption_info(corruption)
     severities = list(severities or info.severities)
     images = images[:6]
-    columns = [images] + [corrupt(images, corruption, s, torch.Generator(device=images.device).manual_seed(seed))
+    # the generator evaluate() uses for the same (seed, corruption, severity)
+    columns = [images] + [corrupt(images, corruption, s, corruption_generator(seed, corruption, s, images.device))
                           for s in severities]
-    titles = ["clean"] + [f"{parameter or info.parameter.split()[-1]}={info.levels[s - 1]}" for s in severities]
+    titles = ["clean"] + [f"{parameter or info.parameter.split()[-1]}={corruption_level(corruption, s)}"
+                          for s in severities]
     fig, axes = plt.subplots(len(images), len(columns), figsize=(1.1 * len(columns), 1.1 * len(images)), squeeze=False)
-    for j, (column, title) in enumerate(zip(columns, titles)):
+    for j, (column, title) in enumerate(zip(columns, titles, strict=True)):
         column = column.float() / 255 if column.dtype == torch.uint8 else column
         for i in range(len(images)):
             picture = column[i].permute(1, 2, 0).cpu().numpy()

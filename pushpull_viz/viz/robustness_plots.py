@@ -68,7 +68,7 @@ def _choose(requested: Sequence[str] | None, available: list[str], argument: str
 def _palette(models: Sequence[str]) -> dict[str, tuple]:
     import seaborn as sns
 
-    return dict(zip(models, sns.color_palette("tab10" if len(models) <= 10 else "husl", len(models))))
+    return dict(zip(models, sns.color_palette("tab10" if len(models) <= 10 else "husl", len(models)), strict=True))
 
 
 def _paper_labels(paper: PaperMapping, models: Sequence[str], available: Sequence[str]) -> dict[str, str]:
@@ -83,7 +83,8 @@ def _paper_labels(paper: PaperMapping, models: Sequence[str], available: Sequenc
         found = {m: paper_model_name(str(m)) for m in models}
         return {m: label for m, label in found.items() if label in available}
     if not isinstance(paper, Mapping):
-        raise TypeError(f"paper must be a mapping {{our model: paper model}}, 'auto' or None, got {type(paper).__name__}")
+        raise TypeError(f"paper must be a mapping {{our model: paper model}}, 'auto' or None, got "
+                        f"{type(paper).__name__}")
     unknown = [label for label in paper.values() if label not in available]
     if unknown:
         raise ValueError(f"paper: the paper's table has no model {unknown}; it has {', '.join(map(str, available))}")
@@ -101,8 +102,8 @@ def _paper_handle(color="0.4"):
 
 
 # ----------------------------------------------------------------------------------- figures
-def plot_error_vs_severity(results: "pandas.DataFrame", corruptions: Sequence[str] | None = None,
-                           models: Sequence[str] | None = None, col_wrap: int = 4) -> "Figure":
+def plot_error_vs_severity(results: pandas.DataFrame, corruptions: Sequence[str] | None = None,
+                           models: Sequence[str] | None = None, col_wrap: int = 4) -> Figure:
     """Top-1 error against severity: one panel per corruption, one line per model, and each
     model's clean error as a dashed line of its colour. Panels share the y axis.
 
@@ -150,7 +151,7 @@ def plot_error_vs_severity(results: "pandas.DataFrame", corruptions: Sequence[st
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.1 * ncols + 0.4, 2.6 * nrows + 0.9), sharey=True,
                              squeeze=False, layout="constrained")
     top = 0.0
-    for index, (ax, corruption) in enumerate(zip(axes.flat, corruptions)):
+    for index, (ax, corruption) in enumerate(zip(axes.flat, corruptions, strict=False)):
         part = means.xs(corruption, level="corruption")
         for model in models:
             if model in part.index.get_level_values("model"):
@@ -179,8 +180,8 @@ def plot_error_vs_severity(results: "pandas.DataFrame", corruptions: Sequence[st
     return fig
 
 
-def plot_mce_bars(summary: "pandas.DataFrame", paper: PaperMapping = None,
-                  paper_values: "pandas.DataFrame | None" = None) -> "Figure":
+def plot_mce_bars(summary: pandas.DataFrame, paper: PaperMapping = None,
+                  paper_values: pandas.DataFrame | None = None) -> Figure:
     """mCE and relative mCE per model (AlexNet = 100), ours beside the paper's reported values.
 
     Args:
@@ -210,7 +211,8 @@ def plot_mce_bars(summary: "pandas.DataFrame", paper: PaperMapping = None,
 
     from ..paper import paper_summary
 
-    _require(summary, ["model", "mCE", "relative_mCE"], "summary", "the output of pushpull_viz.robustness.summary_table")
+    _require(summary, ["model", "mCE", "relative_mCE"], "summary",
+             "the output of pushpull_viz.robustness.summary_table")
     if paper_values is None:
         paper_values = paper_summary()
     _require(paper_values, ["model", "mCE", "relative_mCE"], "paper_values", "pushpull_viz.paper.paper_summary()")
@@ -257,14 +259,15 @@ def plot_mce_bars(summary: "pandas.DataFrame", paper: PaperMapping = None,
     if "n_corruptions" in summary.columns:
         counts = sorted(set(int(n) for n in summary["n_corruptions"]))
         if labels or counts != [19]:
-            title += f"\nours over {'/'.join(map(str, counts))} corruption(s)" + (", paper over all 19" if labels else "")
+            title += f"\nours over {'/'.join(map(str, counts))} corruption(s)"
+            title += ", paper over all 19" if labels else ""
     fig.suptitle(title, fontsize=11)
     return fig
 
 
-def plot_corruption_errors(results: "pandas.DataFrame", paper: PaperMapping = None,
+def plot_corruption_errors(results: pandas.DataFrame, paper: PaperMapping = None,
                            models: Sequence[str] | None = None, corruptions: Sequence[str] | None = None,
-                           paper_values: "pandas.DataFrame | None" = None) -> "Figure":
+                           paper_values: pandas.DataFrame | None = None) -> Figure:
     """Per-corruption error (mean over severities), ours beside the paper's Table 2.
 
     One group of bars per corruption (the clean error first, if present); in each group one

@@ -44,7 +44,8 @@ def gabor_kernel(size: int = 7, theta: float = 0.0, wavelength: float = 6.0, sig
     y, x = torch.meshgrid(t, t, indexing="ij")
     angle = math.radians(theta)
     along = x * math.cos(angle) + y * math.sin(angle)
-    kernel = torch.exp(-(x**2 + y**2) / (2 * sigma**2)) * torch.cos(2 * math.pi * along / wavelength + math.radians(phase))
+    envelope = torch.exp(-(x**2 + y**2) / (2 * sigma**2))
+    kernel = envelope * torch.cos(2 * math.pi * along / wavelength + math.radians(phase))
     kernel = kernel - kernel.mean()
     return (kernel / kernel.abs().sum().clamp_min(1e-12)).float()
 
@@ -65,7 +66,8 @@ def grating(size: int = 32, theta: float = 0.0, wavelength: float = 8.0, contras
     t = torch.arange(size, dtype=torch.float32)
     y, x = torch.meshgrid(t, t, indexing="ij")
     angle = math.radians(theta)
-    return (0.5 + 0.5 * contrast * torch.cos(2 * math.pi * (x * math.cos(angle) + y * math.sin(angle)) / wavelength))[None]
+    along = x * math.cos(angle) + y * math.sin(angle)
+    return (0.5 + 0.5 * contrast * torch.cos(2 * math.pi * along / wavelength))[None]
 
 
 def edge_image(size: int = 32, theta: float = 0.0, low: float = 0.2, high: float = 0.8) -> Tensor:
@@ -75,8 +77,8 @@ def edge_image(size: int = 32, theta: float = 0.0, low: float = 0.2, high: float
         Output ``(1, size, size)``.
 
     Example:
-        >>> edge_image(8)[0, 0].tolist()
-        [0.20000000298023224, 0.20000000298023224, 0.20000000298023224, 0.20000000298023224, 0.800000011920929, 0.800000011920929, 0.800000011920929, 0.800000011920929]
+        >>> [round(v, 2) for v in edge_image(8)[0, 0].tolist()]
+        [0.2, 0.2, 0.2, 0.2, 0.8, 0.8, 0.8, 0.8]
     """
     t = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
     y, x = torch.meshgrid(t, t, indexing="ij")
@@ -85,9 +87,10 @@ def edge_image(size: int = 32, theta: float = 0.0, low: float = 0.2, high: float
     return torch.where(side, torch.tensor(high), torch.tensor(low))[None]
 
 
-def pushpull_from_kernel(kernel: Tensor, alpha: float = 1.0, scale: float = 2.0):
+def pushpull_from_kernel(kernel: Tensor, alpha: float | None = None, scale: float | None = None):
     """A one-channel :class:`~pushpull_viz.PushPull2d` whose push kernel is ``kernel``
     (``padding`` keeps the image size), and the plain ``nn.Conv2d`` with the same weights.
+    ``alpha`` and ``scale`` default to the layer's (the paper's alpha = 1, h = 2).
 
     Shape:
         ``kernel``: ``(k, k)``, odd ``k``.
@@ -99,12 +102,12 @@ def pushpull_from_kernel(kernel: Tensor, alpha: float = 1.0, scale: float = 2.0)
     """
     from torch import nn
 
-    from ..layers import PushPull2d
+    from ..layers import PushPull2d, given_options
 
     if kernel.dim() != 2 or kernel.shape[0] != kernel.shape[1] or kernel.shape[0] % 2 == 0:
         raise ValueError(f"kernel must be a square (k, k) tensor with odd k, got shape {tuple(kernel.shape)}")
     size = kernel.shape[0]
-    layer = PushPull2d(1, 1, size, padding=size // 2, alpha=alpha, scale=scale)
+    layer = PushPull2d(1, 1, size, padding=size // 2, **given_options(alpha=alpha, scale=scale))
     conv = nn.Conv2d(1, 1, size, padding=size // 2, bias=False)
     with torch.no_grad():
         layer.push.weight.copy_(kernel[None, None])

@@ -19,7 +19,7 @@ leaks). A slider change updates the existing artists in place (``AxesImage.set_d
 code runs; the PNG simply goes nowhere. ``explorer.figure`` is the live figure (e.g. to
 ``savefig`` a state) and ``explorer.update(...)`` moves the sliders from code.
 
-Costs are kept to the changed part (the 150 ms slider-step target of ``benchmarks/bench_widgets.py``):
+Costs are kept to the changed part (the slider-step target of ``benchmarks/bench_widgets.py``):
 the push and pull maps do not depend on alpha, so an alpha step is ``push - alpha * pull`` on
 cached arrays; noisy inputs are cached per (level, seed) and responses per (level, seed, h).
 
@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import io
 import math
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
@@ -47,9 +46,16 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..corruptions import corrupt, corruption_info, resolve_corruptions
-from ..layers import PushPull2d
-from ..layers.push_pull import pull_geometry
+from ..checks import as_images, check_channels, check_int, check_number, check_severity
+from ..corruptions import (
+    corrupt,
+    corrupt_at_level,
+    corruption_generator,
+    corruption_info,
+    corruption_level,
+    resolve_corruptions,
+)
+from ..layers import DEFAULT_ALPHA, DEFAULT_SCALE, PushPull2d, PushPullLayer, named_first_conv, pull_geometry
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -69,46 +75,9 @@ Normalization = tuple[Sequence[float], Sequence[float]]
 
 
 # ------------------------------------------------------------------------------------ checks
-def _number(value: Any, name: str, minimum: float, meaning: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} ({meaning}) must be a number >= {minimum:g}, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < minimum:
-        raise ValueError(f"{name} ({meaning}) must be a finite number >= {minimum:g}, got {value!r}")
-    return value
-
-
 def _as_image(image: Any, channels: int | None, argument: str = "image") -> Tensor:
-    """One image as a float tensor ``(1, C, H, W)`` in [0, 1].
-
-    Accepts ``(H, W)`` (grey), ``(C, H, W)`` or ``(1, C, H, W)``, a tensor or a NumPy array,
-    uint8 (0..255) or floating point in [0, 1]."""
-    if isinstance(image, np.ndarray):
-        image = torch.from_numpy(np.ascontiguousarray(image))
-    if not isinstance(image, Tensor):
-        raise TypeError(f"{argument} must be a torch.Tensor or numpy array of shape (C, H, W), got {type(image).__name__}")
-    shape = tuple(image.shape)
-    if image.dim() == 2:
-        image = image[None, None]
-    elif image.dim() == 3:
-        image = image[None]
-    elif not (image.dim() == 4 and image.shape[0] == 1):
-        raise ValueError(f"{argument} must be one image of shape (C, H, W), (H, W) or (1, C, H, W), got shape {shape}")
-    if image.shape[1] not in (1, 3):
-        raise ValueError(f"{argument} must have 1 or 3 channels first, (C, H, W), got shape {shape}"
-                         + (" (channels last? use image.permute(2, 0, 1))" if shape[-1] in (1, 3) else ""))
-    if channels is not None and image.shape[1] != channels:
-        raise ValueError(f"{argument} has {image.shape[1]} channel(s) (shape {shape}) but the layer expects "
-                         f"in_channels={channels}")
-    if image.dtype == torch.uint8:
-        return image.detach().cpu().float() / 255
-    if not image.is_floating_point():
-        raise TypeError(f"{argument} must be uint8 (0..255) or floating point in [0, 1], got {image.dtype}")
-    image = image.detach().float().cpu()
-    if image.numel() and (image.min() < 0 or image.max() > 1):
-        raise ValueError(f"{argument}: float images must lie in [0, 1], found [{image.min():.3g}, {image.max():.3g}]; "
-                         "pass uint8 or divide by 255")
-    return image
+    """One image as a float CPU tensor ``(1, C, H, W)`` in [0, 1] (:func:`pushpull_viz.checks.as_images`)."""
+    return as_images(image, argument, channels=channels, single=True)[0].cpu().float()
 
 
 def _display(image: Tensor) -> np.ndarray:
@@ -117,22 +86,29 @@ def _display(image: Tensor) -> np.ndarray:
     return array[0] if array.shape[0] == 1 else np.ascontiguousarray(array.transpose(1, 2, 0))
 
 
-def _resolve_layer(layer: nn.Module) -> tuple[PushPull2d, Normalization | None]:
-    """A :class:`PushPull2d`, or the first one inside a model together with the model's input
-    normalisation (a ``Normalize`` module met before it)."""
-    if isinstance(layer, PushPull2d):
+def _resolve_layer(layer: nn.Module) -> tuple[PushPullLayer, Normalization | None]:
+    """A push-pull layer, or a model's first layer (which must be one) together with the model's
+    input normalisation (a ``Normalize`` module met before it)."""
+    if isinstance(layer, PushPullLayer):
         return layer, None
     if not isinstance(layer, nn.Module):
         raise TypeError(f"layer must be a PushPull2d (or a model containing one), got {type(layer).__name__}")
     from .features import model_normalization
 
-    for module in layer.modules():
-        if isinstance(module, PushPull2d):
-            found = model_normalization(layer)
-            normalize = None if found is None else (found.mean.flatten().tolist(), found.std.flatten().tolist())
-            return module, normalize
-    raise ValueError(f"layer: the {type(layer).__name__} holds no PushPull2d layer; build it with pushpull=True "
-                     "or pass a PushPull2d")
+    name, first = named_first_conv(layer)
+    if not isinstance(first, PushPullLayer):
+        where = f"the first convolution of the {type(layer).__name__} ({name})" if name else "this layer"
+        raise ValueError(f"layer: {where} is a plain {type(first).__name__}, not a push-pull layer; build the model "
+                         "with pushpull=True or pass a PushPull2d")
+    found = model_normalization(layer)
+    normalize = None if found is None else (found.mean.flatten().tolist(), found.std.flatten().tolist())
+    return first, normalize
+
+
+def _weights_key(layer: PushPullLayer) -> tuple[bytes, ...]:
+    """The layer's parameters as bytes: a cache key that changes whenever any weight does, however it
+    was changed (optimizer step, ``.data`` copy, ``load_state_dict``); a first layer is a few kB."""
+    return tuple(p.detach().cpu().numpy().tobytes() for p in layer.parameters())
 
 
 def _scalar_levels(corruption: str) -> tuple[float, ...]:
@@ -146,9 +122,9 @@ def _scalar_levels(corruption: str) -> tuple[float, ...]:
 
 @contextmanager
 def _one_thread():
-    """Run torch on one CPU thread for the duration. One image is far too small a job to split:
-    on a busy 2-core machine a 28x28 convolution took ~36 ms with 2 OpenMP threads (spin-waits
-    and oversubscription) and 0.03 ms with one; a ResNet-20 forward pass 1.5 s against 6 ms."""
+    """Run torch on one CPU thread for the duration. One image is far too small a job to split
+    across OpenMP threads: on a busy machine the threads' spin-waits cost far more than the work
+    (docs/benchmarks.md, "One image, one thread")."""
     previous = torch.get_num_threads()
     if previous != 1:
         torch.set_num_threads(1)
@@ -181,8 +157,8 @@ class PushPullFrames:
     ``frames(alpha, scale, noise_level)`` gives the same dict as :func:`pushpull_frame`.
     Noisy inputs are cached per ``(noise_level, seed)``; push, pull and plain-conv maps per
     ``(noise_level, seed, scale)`` (and the layer's weights); the output ``push - alpha * pull``
-    is the only thing computed for an alpha change. The layer's own ``scale`` is set for the
-    computation and restored afterwards.
+    is the only thing computed for an alpha change. The layer is never modified: another ``scale``
+    is passed to the functional core (:meth:`PushPull2d.push_pull_responses`).
 
     The noise of a given ``seed`` is one draw, scaled by the level: moving the noise slider
     makes the same noise pattern stronger instead of drawing a new one.
@@ -230,61 +206,52 @@ class PushPullFrames:
 
     @staticmethod
     def _seed(seed: Any) -> int:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an integer, got {seed!r}")
-        return seed
+        return check_int(seed, "seed")
 
     def noisy(self, noise_level: float, seed: int | None = None) -> Tensor:
         """The corrupted image ``(1, C, H, W)`` in [0, 1] (cached)."""
-        level = _number(noise_level, "noise_level", 0.0, f"level of {self.corruption}")
+        level = check_number(noise_level, "noise_level", 0.0, f"level of {self.corruption}")
         seed = self.seed if seed is None else self._seed(seed)
         return self._noisy.get_or((level, seed), lambda: self._corrupt(level, seed))
 
     def _corrupt(self, level: float, seed: int) -> Tensor:
         if level == 0:
             return self.image
-        generator = torch.Generator().manual_seed(zlib.crc32(f"{seed}/{self.corruption}".encode()))
         with _one_thread():
-            return corruption_info(self.corruption).function(self.image, level, generator).clamp(0, 1)
+            return corrupt_at_level(self.image, self.corruption, level, corruption_generator(seed, self.corruption))
 
-    def responses(self, noise_level: float, scale: float, seed: int | None = None) -> dict[str, np.ndarray]:
-        """``{"push", "pull", "conv"}`` maps ``(C_out, H', W')`` for one noise level and scale (cached)."""
-        scale = _number(scale, "scale", 1.0, "h, pull/push kernel size ratio")
-        level = _number(noise_level, "noise_level", 0.0, f"level of {self.corruption}")
+    def responses(self, noise_level: float, scale: float, seed: int | None = None) -> dict[str, Tensor]:
+        """``{"push", "pull", "conv"}`` maps ``(C_out, H', W')`` for one noise level and scale (cached
+        per level, seed, scale and the layer's current weights)."""
+        scale = check_number(scale, "scale", 1.0, "h, pull/push kernel size ratio")
+        level = check_number(noise_level, "noise_level", 0.0, f"level of {self.corruption}")
         seed = self.seed if seed is None else self._seed(seed)
-        weight = self.layer.push.weight
-        key = (level, seed, scale, weight._version, weight.data_ptr())
+        key = (level, seed, scale, _weights_key(self.layer))
         return self._responses.get_or(key, lambda: self._compute(self.noisy(level, seed), scale))
 
-    def _compute(self, noisy: Tensor, scale: float) -> dict[str, np.ndarray]:
+    def _compute(self, noisy: Tensor, scale: float) -> dict[str, Tensor]:
         layer = self.layer
         parameter = next(layer.parameters())
         x = noisy
         if self._normalize is not None:
             x = (x - self._normalize[0]) / self._normalize[1]
         x = x.to(device=parameter.device, dtype=parameter.dtype)
-        previous = layer.scale if layer.variant == "2020" else None
-        try:
-            if previous is not None and scale != previous:
-                layer.scale = scale
-            with torch.inference_mode(), _one_thread():
-                push, pull = layer.push_pull_responses(x)
-                conv = layer.push(x)
-        finally:
-            if previous is not None and layer.scale != previous:
-                layer.scale = previous
-        arrays = {"push": push, "pull": pull, "conv": conv}
-        return {k: v[0].float().cpu().numpy() for k, v in arrays.items()}
+        with torch.inference_mode(), _one_thread():
+            # the layer is never changed: another h is an argument of the functional core
+            push, pull = layer.push_pull_responses(x, scale) if isinstance(layer, PushPull2d) else \
+                layer.push_pull_responses(x)
+            conv = layer.push(x)
+        return {"push": push[0], "pull": pull[0], "conv": conv[0]}
 
-    def __call__(self, alpha: float, scale: float, noise_level: float, seed: int | None = None) -> dict[str, np.ndarray]:
+    def __call__(self, alpha: float, scale: float, noise_level: float,
+                 seed: int | None = None) -> dict[str, np.ndarray]:
         """One frame; see :func:`pushpull_frame`."""
-        alpha = _number(alpha, "alpha", 0.0, "inhibition strength")
+        alpha = check_number(alpha, "alpha", 0.0, "inhibition strength")
         maps = self.responses(noise_level, scale, seed)
-        output = maps["push"] - np.float32(alpha) * maps["pull"]
-        bias = getattr(self.layer, "bias", None)
-        if self.layer.variant == "2024" and bias is not None:
-            output = output + bias.detach().float().cpu().numpy()[:, None, None]
-        return {"input": _display(self.noisy(noise_level, seed)), **maps, "output": output}
+        with torch.inference_mode():
+            output = self.layer.output_from_responses(maps["push"], maps["pull"], alpha)
+        arrays = {key: value.float().cpu().numpy() for key, value in {**maps, "output": output}.items()}
+        return {"input": _display(self.noisy(noise_level, seed)), **arrays}
 
 
 def pushpull_frame(layer: nn.Module, image: Any, alpha: float, scale: float, noise_level: float,
@@ -371,11 +338,8 @@ class CorruptionFrames:
         if corruption == "clean" or severity == 0:
             key = ("clean", 0, 0)
         else:
-            info = corruption_info(corruption)
-            if isinstance(severity, bool) or not isinstance(severity, int) or severity not in info.severities:
-                raise ValueError(f"severity of {corruption!r} must be 0 (clean) or an integer in "
-                                 f"1..{len(info.levels)}, got {severity!r}")
-            key = (corruption, severity, seed)
+            severities = (0, *corruption_info(corruption).severities)
+            key = (corruption, check_severity(severity, severities, what=f"{corruption!r} (0: clean)"), seed)
         return self._cache.get_or(key, lambda: self._compute(*key))
 
     def _compute(self, corruption: str, severity: int, seed: int) -> dict[str, Any]:
@@ -385,8 +349,7 @@ class CorruptionFrames:
     def _compute_one_thread(self, corruption: str, severity: int, seed: int) -> dict[str, Any]:
         image = self.image
         if corruption != "clean":
-            generator = torch.Generator().manual_seed(zlib.crc32(f"{seed}/{corruption}/{severity}".encode()))
-            image = corrupt(image, corruption, severity, generator)
+            image = corrupt(image, corruption, severity, corruption_generator(seed, corruption, severity))
         x = image.float() / 255 if image.dtype == torch.uint8 else image.float()
         probabilities = {}
         for name, model in self.models.items():
@@ -435,7 +398,7 @@ def corruption_frame(models: nn.Module | Mapping[str, nn.Module], image: Any, co
 
 
 # ------------------------------------------------------------------------------------ rendering
-def _new_figure(width: float, height: float, dpi: int) -> "Figure":
+def _new_figure(width: float, height: float, dpi: int) -> Figure:
     """A figure on its own Agg canvas, not registered with pyplot (never auto-shown, never leaked)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -445,7 +408,7 @@ def _new_figure(width: float, height: float, dpi: int) -> "Figure":
     return figure
 
 
-def _png(figure: "Figure") -> bytes:
+def _png(figure: Figure) -> bytes:
     """PNG bytes of the figure's current Agg buffer (draw first)."""
     from PIL import Image
 
@@ -462,7 +425,7 @@ def _symmetric(limit: float) -> tuple[float, float]:
 class _Explorer:
     """Shared plumbing: one figure, an ``ipywidgets.Image`` showing it, muted programmatic updates."""
 
-    figure: "Figure"
+    figure: Figure
 
     def _setup_view(self) -> None:
         import ipywidgets as widgets
@@ -496,13 +459,15 @@ class PushPullExplorer(_Explorer):
 
         self.frames = PushPullFrames(layer, image, corruption, seed, normalize)
         pp = self.frames.layer
-        if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel < pp.out_channels:
-            raise ValueError(f"channel must be an integer in 0..{pp.out_channels - 1}, got {channel!r}")
-        alpha = (pp.alpha if isinstance(pp.alpha, float) else 1.0) if alpha is None else alpha
-        alpha = _number(alpha, "alpha", 0.0, "inhibition strength")
-        scale = _number(pp.scale if scale is None else scale, "scale", 1.0, "h, pull/push kernel size ratio")
-        noise_level = _number(noise_level, "noise_level", 0.0, f"level of {corruption}")
-        top = max(self.frames.levels) if max_noise is None else _number(max_noise, "max_noise", 0.0, "slider maximum")
+        channel = check_channels(channel, pp.out_channels, argument="channel")[0]
+        # a learned (per-channel) alpha has no single slider value: start from the paper's
+        alpha = (pp.alpha if isinstance(pp.alpha, float) else DEFAULT_ALPHA) if alpha is None else alpha
+        alpha = check_number(alpha, "alpha", 0.0, "inhibition strength")
+        scale = getattr(pp, "scale", DEFAULT_SCALE) if scale is None else scale
+        scale = check_number(scale, "scale", 1.0, "h, pull/push kernel size ratio")
+        noise_level = check_number(noise_level, "noise_level", 0.0, f"level of {corruption}")
+        top = max(self.frames.levels) if max_noise is None else check_number(max_noise, "max_noise", 0.0,
+                                                                             "slider maximum")
         top = max(top, noise_level, 1e-6)
         self.corruption = corruption
         info = corruption_info(corruption)
@@ -570,15 +535,14 @@ class PushPullExplorer(_Explorer):
         pp = self.frames.layer
         moves = []
         if alpha is not None:
-            moves.append((self.alpha_slider, _number(alpha, "alpha", 0.0, "inhibition strength")))
+            moves.append((self.alpha_slider, check_number(alpha, "alpha", 0.0, "inhibition strength")))
         if scale is not None:
-            moves.append((self.scale_slider, _number(scale, "scale", 1.0, "h, pull/push kernel size ratio")))
+            moves.append((self.scale_slider, check_number(scale, "scale", 1.0, "h, pull/push kernel size ratio")))
         if noise_level is not None:
-            moves.append((self.noise_slider, _number(noise_level, "noise_level", 0.0, f"level of {self.corruption}")))
+            moves.append((self.noise_slider, check_number(noise_level, "noise_level", 0.0,
+                                                          f"level of {self.corruption}")))
         if channel is not None:
-            if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel < pp.out_channels:
-                raise ValueError(f"channel must be an integer in 0..{pp.out_channels - 1}, got {channel!r}")
-            moves.append((self.channel_slider, channel))
+            moves.append((self.channel_slider, check_channels(channel, pp.out_channels, argument="channel")[0]))
         self._muted = True
         try:
             for slider, value in moves:
@@ -616,7 +580,8 @@ class PushPullExplorer(_Explorer):
         self.titles[2].set_text(f"pull  ReLU(-k_up * x), {pull_side[0]}x{pull_side[1]}")
         self.titles[3].set_text(f"output  push - {v['alpha']:.2f} pull")
         self.suptitle.set_text(f"Push-pull layer, channel {c} of {pp.out_channels}: alpha = {v['alpha']:.2f}, "
-                               f"h = {v['scale']:.2f}; noise: {self.corruption} ({self._noise_name}) = {v['noise_level']:.3g}")
+                               f"h = {v['scale']:.2f}; noise: {self.corruption} ({self._noise_name}) = "
+                               f"{v['noise_level']:.3g}")
         self.frame = frame
         if render:
             self._render()
@@ -676,7 +641,8 @@ class CorruptionExplorer(_Explorer):
             raise ValueError(f"suite {suite!r} holds no corruptions")
         corruption = self.corruptions[0] if corruption is None else corruption
         if corruption not in self.corruptions:
-            raise ValueError(f"corruption {corruption!r} is not in the suite; choose one of {', '.join(self.corruptions)}")
+            raise ValueError(f"corruption {corruption!r} is not in the suite; choose one of "
+                             f"{', '.join(self.corruptions)}")
         probe = self.frames("clean", 0)
         classes = len(next(iter(probe["probabilities"].values())))
         self.class_names = [str(i) for i in range(classes)] if class_names is None else [str(c) for c in class_names]
@@ -783,13 +749,13 @@ class CorruptionExplorer(_Explorer):
             what = f"severity {v['severity']}"
         truth = f"true: {self.class_names[self.label]}" if self.label is not None else ""
         self.image_title.set_text(f"{what}\n{truth}".strip())
-        level = info.levels[v["severity"] - 1] if v["severity"] else None
+        level = corruption_level(v["corruption"], v["severity"]) if v["severity"] else None
         self.suptitle.set_text(f"{v['corruption'].replace('_', ' ')}: severity {v['severity']}"
                                + (f" ({info.parameter} = {level})" if level is not None else " (clean image)"))
         for ax, bars, texts, title, (name, p) in zip(self.bar_axes, self.bars, self.bar_texts, self.bar_titles,
-                                                     frame["probabilities"].items()):
+                                                     frame["probabilities"].items(), strict=True):
             order = np.argsort(-p, kind="stable")[: self.top_k]
-            for bar, text, index in zip(bars, texts, order):
+            for bar, text, index in zip(bars, texts, order, strict=True):
                 width = 100 * float(p[index])
                 bar.set_width(width)
                 bar.set_color("tab:green" if index == self.label else "0.6")
@@ -800,7 +766,8 @@ class CorruptionExplorer(_Explorer):
                 text.set_color("white" if inside else "black")
             ax.set_yticklabels([self.class_names[i] for i in order])
             guess = self.class_names[frame["prediction"][name]]
-            verdict = "" if self.label is None else (" (right)" if frame["prediction"][name] == self.label else " (wrong)")
+            right = frame["prediction"][name] == self.label
+            verdict = "" if self.label is None else (" (right)" if right else " (wrong)")
             title.set_text(f"{name}\nsays {guess}{verdict}")
         self.frame = frame
         if render:
