@@ -25,11 +25,12 @@ matplotlib.use("Agg")
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from bench_layer import interleaved as _interleaved  # noqa: E402  (benchmarks/ is the script's folder)
-from bench_layer import layer_step as layer_step_of  # noqa: E402
 
 import pushpull_viz as new  # noqa: E402
 from pushpull_viz.viz import widgets as new_widgets  # noqa: E402
+
+from bench_layer import interleaved as _interleaved  # noqa: E402  (benchmarks/ is the script's folder)
+from bench_layer import layer_step as layer_step_of  # noqa: E402
 
 CPU = torch.device("cpu")
 

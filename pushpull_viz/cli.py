@@ -28,9 +28,11 @@ def _cmd_official(args: argparse.Namespace) -> None:
     import torch
 
     from .data import CIFAR10_CLASSES, CIFAR10_JPEG75_LABEL, ImageTensors, load_cifar10_jpeg75
+    from .io import check_output_folder
     from .models import load_model_from_checkpoint, model_info
     from .train import evaluate_accuracy
 
+    check_output_folder(args.out, "--out")
     folder = Path(args.checkpoints)
     files = sorted(folder.glob("*/model_best.pth.tar"))
     if not files:
@@ -93,28 +95,30 @@ def _default_recipe(model_name: str) -> str:
 
 def _cmd_train(args: argparse.Namespace) -> None:
     from .data import load_dataset
+    from .io import FolderLock
     from .models import build_model, model_info
     from .train import fit, seed_everything
 
-    name = model_info(args.model).name
-    train = _subset(load_dataset(args.dataset, "train", args.data_root, download=args.download), args.train_subset,
-                    args.seed)
-    test = _subset(load_dataset(args.dataset, "test", args.data_root, download=args.download), args.test_subset,
-                   args.seed)
-    _check_fits(name, train)
-    seed_everything(args.seed)
     if not args.pushpull and (args.trainable_alpha or args.alpha is not None or args.scale is not None):
         raise ValueError("--alpha, --scale and --trainable-alpha need --pushpull")
-    model = build_model(name, pushpull=args.pushpull, alpha=args.alpha, scale=args.scale,
-                        trainable_alpha=args.trainable_alpha, num_classes=len(train.classes))
-    result = fit(model, (train, test), args.recipe or _default_recipe(name), out=args.out, resume=args.resume,
-                 overwrite=args.overwrite, device=args.device, seed=args.seed, amp=args.amp,
-                 channels_last=args.channels_last, compile=args.compile, progress=not args.no_progress,
-                 dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
-    best = ("n/a" if result.best_accuracy is None
-            else f"{100 * result.best_accuracy:.2f}% (epoch {result.best_epoch})")
-    print(f"done: best test accuracy {best} on {test.name}; {result.train_seconds:.1f} s of training; "
-          f"checkpoints and metrics in {args.out}")
+    name = model_info(args.model).name
+    with FolderLock(args.out, "--out"):  # checked and owned before any data is loaded
+        train = _subset(load_dataset(args.dataset, "train", args.data_root, download=args.download), args.train_subset,
+                        args.seed)
+        test = _subset(load_dataset(args.dataset, "test", args.data_root, download=args.download), args.test_subset,
+                       args.seed)
+        _check_fits(name, train)
+        seed_everything(args.seed)
+        model = build_model(name, pushpull=args.pushpull, alpha=args.alpha, scale=args.scale,
+                            trainable_alpha=args.trainable_alpha, num_classes=len(train.classes))
+        result = fit(model, (train, test), args.recipe or _default_recipe(name), out=args.out, resume=args.resume,
+                     overwrite=args.overwrite, device=args.device, seed=args.seed, amp=args.amp,
+                     channels_last=args.channels_last, compile=args.compile, progress=not args.no_progress,
+                     dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
+        best = ("n/a" if result.best_accuracy is None
+                else f"{100 * result.best_accuracy:.2f}% (epoch {result.best_epoch})")
+        print(f"done: best test accuracy {best} on {test.name}; {result.train_seconds:.1f} s of training; "
+              f"checkpoints and metrics in {args.out}")
 
 
 def _model_labels(paths: list[str]) -> list[str]:
@@ -184,15 +188,23 @@ def _evaluate_released(args: argparse.Namespace, device):
     return results, f"{suite_name} (released files)", count
 
 
+def _summary_path(out: str) -> Path:
+    """Where ``evaluate --out results.csv`` writes its summary: ``results_summary.csv`` beside it."""
+    return Path(out).with_name(Path(out).stem + "_summary.csv")
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from .corruptions import resolve_corruptions
     from .data import load_dataset
-    from .io import atomic_write_text
+    from .io import atomic_write_text, check_output_file
     from .robustness import ALEXNET_CIFAR_ERRORS, evaluate, summary_table
     from .train import resolve_device
 
+    if args.out:  # before any work: a long run must not lose its table at the end
+        check_output_file(args.out, "--out")
+        check_output_file(_summary_path(args.out), "--out (its _summary.csv)")
     device = resolve_device(args.device)
     if args.released:
         results, name, count = _evaluate_released(args, device)
@@ -229,7 +241,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         atomic_write_text(args.out, results.to_csv(index=False))
         print(f"wrote {args.out}")
         if summary is not None:
-            summary_path = Path(args.out).with_name(Path(args.out).stem + "_summary.csv")
+            summary_path = _summary_path(args.out)
             atomic_write_text(summary_path, summary.to_csv(index=False))
             print(f"wrote {summary_path}")
 
@@ -237,11 +249,17 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 def _cmd_export_weights(args: argparse.Namespace) -> None:
     import json
 
+    from .io import check_output_file
     from .pretrained import export_weights, write_cards
 
-    card = json.loads(args.card) if args.card else {}
+    check_output_file(args.out, "--out")
+    example = "e.g. '{\"command\": \"...\"}'"
+    try:
+        card = json.loads(args.card) if args.card else {}
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--card must be a JSON object, {example}; it does not parse: {error}") from None
     if not isinstance(card, dict):
-        raise ValueError("--card must be a JSON object, e.g. '{\"command\": \"...\"}'")
+        raise ValueError(f"--card must be a JSON object, {example}")
     path = export_weights(args.checkpoint, args.out, card, half=args.half)
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
     if args.write_cards:
@@ -249,8 +267,12 @@ def _cmd_export_weights(args: argparse.Namespace) -> None:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> None:
+    from .io import check_output_folder
     from .reproduce import reproduce_mnist, study_plan
 
+    for flag, folder in (("--out", args.out), ("--runs", args.runs), ("--export-weights", args.export_weights)):
+        if folder is not None:
+            check_output_folder(folder, flag)
     plan = study_plan(quick=args.quick, epochs=args.epochs, seeds=args.seeds, models=args.models,
                       sweep=not args.no_sweep, sweep_seeds=args.sweep_seeds)
     import shlex
@@ -261,6 +283,13 @@ def _cmd_reproduce(args: argparse.Namespace) -> None:
 
 def _cmd_demo(args: argparse.Namespace) -> None:
     from .demo import run_demo
+    from .io import check_output_folder
+
+    check_output_folder(args.out, "--out")
+    for flag, value in (("--train-subset", args.train_subset), ("--test-subset", args.test_subset),
+                        ("--epochs", args.epochs)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be a positive integer, got {value}")
 
     run_demo(args.out, args.data_root, download=True if args.download else None, model=args.model,
              epochs=args.epochs, seed=args.seed, device=args.device, test_images=args.test_subset,

@@ -25,7 +25,9 @@ import hashlib
 import io
 import os
 import shutil
+import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,9 +119,13 @@ def resolve_data_root(root: str | os.PathLike | None = None, *, required: bool =
 
 
 def cache_dir() -> Path:
-    """Where decoded tensors and unpacked files go: ``$PUSHPULL_CACHE`` or ``~/.cache/pushpull-viz``."""
+    """Where decoded tensors go: ``$PUSHPULL_CACHE`` or ``~/.cache/pushpull-viz`` (created if needed)."""
     path = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "pushpull-viz").expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PermissionError(f"cannot create the cache folder {path} ({error.strerror}); set {CACHE_ENV} to a "
+                              "writable folder") from None
     return path
 
 
@@ -237,22 +243,69 @@ def _fingerprint(paths: Sequence[Path], *extra: object) -> str:
     return digest.hexdigest()[:16]
 
 
+def _content_digest(images: Tensor, labels: Tensor) -> str:
+    """SHA-256 of the decoded tensors' bytes, stored with them and checked on every load."""
+    digest = hashlib.sha256()
+    for tensor in (images, labels):
+        digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
+        digest.update(tensor.contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def _cached(tag: str, sources: Sequence[Path], decode, use_cache: bool) -> tuple[Tensor, Tensor]:
-    """Decoded ``(images, labels)`` from the tensor cache, or ``decode()`` and store them atomically."""
+    """Decoded ``(images, labels)`` from the tensor cache, or ``decode()`` and store them atomically.
+
+    A cache file holds the tensors, the fingerprint of the files they were decoded from and a SHA-256
+    of their bytes. A file that does not load, was made from other sources, or whose bytes no longer
+    match their checksum (truncated, edited, replaced) is rebuilt from the sources, with a one-line
+    notice. A cache folder that cannot be written costs the cache, not the result: the data are
+    decoded and used without it, with a notice naming ``$PUSHPULL_CACHE``.
+    """
     if not use_cache:
         return decode()
-    file = cache_dir() / "tensors" / f"{tag}-{_fingerprint(sources, tag)}.pt"
+    fingerprint = _fingerprint(sources, tag)
+    try:
+        file = cache_dir() / "tensors" / f"{tag}-{fingerprint}.pt"
+    except PermissionError as error:
+        print(f"note: {error}; decoding {tag} without the cache")
+        return decode()
     if file.is_file():
+        problem = None
         try:
-            data = torch.load(file, weights_only=True)
-            return data["images"], data["labels"]
-        except Exception:  # a damaged cache file is rebuilt, not trusted
-            file.unlink(missing_ok=True)
+            data = torch.load(file, map_location="cpu", weights_only=True)
+            images, labels = data["images"], data["labels"]
+            if data.get("sources") != fingerprint or data.get("sha256") != _content_digest(images, labels):
+                problem = "its checksum does not match its contents" if data.get("sources") == fingerprint \
+                    else "it was not made from the current source files"
+        except Exception as error:  # truncated, not a tensor file, wrong keys
+            problem = f"it does not load ({type(error).__name__})"
+        if problem is None:
+            return images, labels
+        print(f"note: the cached {tag} tensors {file} are damaged ({problem}); rebuilding them from "
+              f"{', '.join(str(p) for p in sources)}")
     images, labels = decode()
     from .io import atomic_save
 
-    atomic_save({"images": images, "labels": labels}, file)
+    try:
+        atomic_save({"images": images, "labels": labels, "sources": fingerprint,
+                     "sha256": _content_digest(images, labels)}, file)
+    except OSError as error:
+        print(f"note: cannot write the cache file {file} ({error.strerror}); continuing without the cache "
+              f"(set {CACHE_ENV} to a writable folder)")
     return images, labels
+
+
+def _unpacked(path: Path, folder: Path) -> Path:
+    """A ``.gz`` file decompressed into ``folder`` (a temporary folder); a damaged archive is named, with
+    what to do, and leaves nothing behind."""
+    target = folder / path.stem
+    try:
+        with gzip.open(path, "rb") as source, open(target, "wb") as destination:
+            shutil.copyfileobj(source, destination)
+    except (OSError, EOFError, zlib.error) as error:
+        raise OSError(f"{path} is damaged ({error}); replace it with a good copy of the file, or remove it and "
+                      "let torchvision download the dataset (--download)") from None
+    return target
 
 
 _MNIST_FILES = {
@@ -277,19 +330,15 @@ def _load_mnist_like(key: str, split: str, root: Path, download: bool, use_cache
         def decode() -> tuple[Tensor, Tensor]:
             from torchvision.datasets.mnist import read_image_file, read_label_file
 
-            files = []
-            for path in sources:
-                if path.suffix == ".gz":  # unpack into the cache, never into the data root
-                    path_out = cache_dir() / "raw" / _fingerprint([path], key) / path.stem
-                    if not path_out.is_file():
-                        path_out.parent.mkdir(parents=True, exist_ok=True)
-                        tmp = path_out.with_name(f".{path_out.name}.{os.getpid()}.tmp")
-                        with gzip.open(path, "rb") as src, open(tmp, "wb") as dst:
-                            shutil.copyfileobj(src, dst)
-                        os.replace(tmp, path_out)
-                    path = path_out
-                files.append(str(path))
-            images, labels = read_image_file(files[0]), read_label_file(files[1])
+            # .gz files are unpacked into a temporary folder that is removed afterwards, whatever happens
+            # (never into the data root); the decoded tensors are what the cache keeps
+            with tempfile.TemporaryDirectory(prefix="pushpull-viz-") as scratch:
+                files = [str(_unpacked(path, Path(scratch)) if path.suffix == ".gz" else path) for path in sources]
+                try:
+                    images, labels = read_image_file(files[0]), read_label_file(files[1])
+                except (RuntimeError, ValueError, AssertionError) as error:
+                    raise ValueError(f"{sources[0].parent}: the files {sources[0].name} / {sources[1].name} are "
+                                     f"not valid MNIST files ({error}); replace them with good copies") from None
             if images.shape[0] != labels.shape[0]:
                 raise ValueError(f"{sources[0]} holds {images.shape[0]} images but {sources[1]} {labels.shape[0]} "
                                  f"labels")

@@ -16,9 +16,10 @@ from typing import Any
 
 import torch
 
+from .checks import check_int
 from .corruptions import MNIST_SUITES, corruption_info
 from .data import load_dataset, resolve_data_root
-from .io import atomic_write_text
+from .io import FolderLock, atomic_write_text
 from .models import model_info
 from .report import markdown_table, save_figure
 from .robustness import evaluate
@@ -61,74 +62,78 @@ def run_demo(
 
     from .viz import plot_accuracy_vs_level, plot_corruption_examples, plot_training_curves
 
+    for argument, value in (("train_images", train_images), ("test_images", test_images), ("epochs", epochs)):
+        if value is not None:
+            check_int(value, argument, 1)
     started = time.perf_counter()
     out = Path(out)
     if download is None:
         download = resolve_data_root(data_root, required=False) is None
-    device = resolve_device(device)
-    try:
-        train = load_dataset("mnist", "train", data_root, download=download)
-        test = load_dataset("mnist", "test", data_root, download=download)
-    except (FileNotFoundError, RuntimeError) as error:
-        raise FileNotFoundError(f"the demo needs MNIST: {error}") from error
-    generator = torch.Generator().manual_seed(seed)
-    if train_images is not None:
-        train = train.subset(torch.randperm(len(train), generator=generator)[:train_images])
-    if test_images is not None:
-        test = test.subset(torch.randperm(len(test), generator=generator)[:test_images])
+    with FolderLock(out, "demo folder"):  # one process at a time writes this report
+        device = resolve_device(device)
+        try:
+            train = load_dataset("mnist", "train", data_root, download=download)
+            test = load_dataset("mnist", "test", data_root, download=download)
+        except (FileNotFoundError, RuntimeError) as error:
+            raise FileNotFoundError(f"the demo needs MNIST: {error}") from error
+        generator = torch.Generator().manual_seed(seed)
+        if train_images is not None:
+            train = train.subset(torch.randperm(len(train), generator=generator)[:train_images])
+        if test_images is not None:
+            test = test.subset(torch.randperm(len(test), generator=generator)[:test_images])
 
-    recipe = get_recipe("lenet-quick", epochs=epochs)
-    pretty = model.upper().replace("LENET", "LeNet")
-    runs = {
-        pretty: dict(pushpull=False),
-        f"{pretty}-PP": dict(pushpull=True, alpha=alpha, scale=scale),
-    }
-    models, histories = {}, {}
-    for label, build in runs.items():
-        print(f"training {label} on {train.name} ({len(train)} images, {recipe.epochs} epochs, {device})")
-        models[label], histories[label] = train_or_resume(
-            model, out / "runs" / label.lower(), (train, test), recipe, seed, device, progress, "mnist", **build)
+        recipe = get_recipe("lenet-quick", epochs=epochs)
+        pretty = model.upper().replace("LENET", "LeNet")
+        runs = {
+            pretty: dict(pushpull=False),
+            f"{pretty}-PP": dict(pushpull=True, alpha=alpha, scale=scale),
+        }
+        models, histories = {}, {}
+        for label, build in runs.items():
+            print(f"training {label} on {train.name} ({len(train)} images, {recipe.epochs} epochs, {device})")
+            models[label], histories[label] = train_or_resume(
+                model, out / "runs" / label.lower(), (train, test), recipe, seed, device, progress, "mnist", **build)
 
-    print(f"testing on {test.name} ({len(test)} images): clean and {', '.join(MNIST_SUITES)}")
-    results = evaluate(models, test.images, test.labels, MNIST_SUITES, device=device, seed=seed, progress=progress)
-    results.insert(1, "dataset", test.name)
+        print(f"testing on {test.name} ({len(test)} images): clean and {', '.join(MNIST_SUITES)}")
+        results = evaluate(models, test.images, test.labels, MNIST_SUITES, device=device, seed=seed, progress=progress)
+        results.insert(1, "dataset", test.name)
 
-    files = []
-    results_csv = atomic_write_text(out / "robustness.csv", results.to_csv(index=False))
-    files.append(results_csv)
-    figures = {
-        "training_curves.png": plot_training_curves(histories),
-        "accuracy_vs_noise.png": plot_accuracy_vs_level(
-            results, MNIST_SUITES, {n: corruption_info(n).parameter for n in MNIST_SUITES}),
-    }
-    examples = test.images[:6]
-    for name in MNIST_SUITES:
-        figures[f"examples_{name}.png"] = plot_corruption_examples(examples, name, seed=seed)
-    for filename, figure in figures.items():
-        files.append(save_figure(figure, out / filename))
+        files = []
+        results_csv = atomic_write_text(out / "robustness.csv", results.to_csv(index=False))
+        files.append(results_csv)
+        figures = {
+            "training_curves.png": plot_training_curves(histories),
+            "accuracy_vs_noise.png": plot_accuracy_vs_level(
+                results, MNIST_SUITES, {n: corruption_info(n).parameter for n in MNIST_SUITES}),
+        }
+        examples = test.images[:6]
+        for name in MNIST_SUITES:
+            figures[f"examples_{name}.png"] = plot_corruption_examples(examples, name, seed=seed)
+        for filename, figure in figures.items():
+            files.append(save_figure(figure, out / filename))
 
-    summary = _summary(results, histories)
-    atomic_write_text(out / "summary.csv", summary.to_csv(index=False))
-    files.append(out / "summary.csv")
-    seconds = time.perf_counter() - started
-    pushpull_layer = models[f"{pretty}-PP"].get_submodule(model_info(model).first_layer)
-    context = {
-        "when": time.strftime("%Y-%m-%d %H:%M"),
-        "device": f"{device} ({platform.processor() or platform.machine()}, torch {torch.__version__}, "
-                  f"{torch.get_num_threads()} threads)",
-        "recipe": recipe,
-        "seed": seed,
-        "train": f"{train.name}, {len(train)} images",
-        "test": f"{test.name}, {len(test)} images",
-        "seconds": seconds,
-        # as built (the layer's own defaults when alpha / scale were not given)
-        "alpha": float(pushpull_layer.alpha),
-        "scale": pushpull_layer.scale,
-    }
-    files.append(atomic_write_text(out / "report.md", _report_markdown(summary, context)))
-    files.append(atomic_write_text(out / "report.html", _report_html(summary, results, context)))
-    print(f"wrote {len(files)} files to {out} in {seconds:.0f} s; open {out / 'report.html'}")
-    return {"results": results, "summary": summary, "histories": histories, "files": files, "seconds": seconds}
+        summary = _summary(results, histories)
+        atomic_write_text(out / "summary.csv", summary.to_csv(index=False))
+        files.append(out / "summary.csv")
+        seconds = time.perf_counter() - started
+        pushpull_layer = models[f"{pretty}-PP"].get_submodule(model_info(model).first_layer)
+        context = {
+            "when": time.strftime("%Y-%m-%d %H:%M"),
+            "device": f"{device} ({platform.processor() or platform.machine()}, torch {torch.__version__}, "
+                      f"{torch.get_num_threads()} threads)",
+            "recipe": recipe,
+            "seed": seed,
+            "train": f"{train.name}, {len(train)} images",
+            "test": f"{test.name}, {len(test)} images",
+            "seconds": seconds,
+            # as built (the layer's own defaults when alpha / scale were not given)
+            "alpha": float(pushpull_layer.alpha),
+            "scale": pushpull_layer.scale,
+        }
+        files.append(atomic_write_text(out / "report.md", _report_markdown(summary, context)))
+        files.append(atomic_write_text(out / "report.html", _report_html(summary, results, context)))
+        print(f"wrote {len(files)} files to {out} in {seconds:.0f} s; open {out / 'report.html'}")
+        return {"results": results, "summary": summary, "histories": histories, "files": files, "seconds": seconds}
 
 
 def _summary(results, histories):

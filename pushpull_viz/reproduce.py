@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from .corruptions import MNIST_SUITES
-from .io import atomic_write_text
+from .io import FolderLock, atomic_write_text, check_output_folder
 from .report import markdown_table, save_figure
 from .robustness import evaluate
 from .train import Recipe, get_recipe, resolve_device, train_or_resume
@@ -134,100 +134,105 @@ def reproduce_mnist(out: str | os.PathLike = "results/mnist", data_root: str | o
     quick = bool(plan.notes)
     default_runs = "reproduce-mnist-quick" if quick else f"reproduce-mnist-{plan.recipe.epochs}ep"
     runs = Path(runs) if runs is not None else Path("runs") / default_runs
-    device = resolve_device(device)
-    train = load_dataset("mnist", "train", data_root)
-    test = load_dataset("mnist", "test", data_root)
-    generator = torch.Generator().manual_seed(0)
-    if plan.train_images:
-        train = train.subset(torch.randperm(len(train), generator=generator)[:plan.train_images])
-    if plan.test_images:
-        test = test.subset(torch.randperm(len(test), generator=generator)[:plan.test_images])
-
-    files: list[Path] = []
-    trained: dict[tuple, Any] = {}
-    run_rows: list[dict[str, Any]] = []
-
-    def run(model: str, seed: int, alpha: float | None, scale: float | None) -> Any:
-        """Train (or reuse) one configuration; alpha None = plain first layer."""
-        key = (model, seed, alpha, scale)
-        if key not in trained:
-            build = {"pushpull": False} if alpha is None else {"pushpull": True, "alpha": alpha, "scale": scale}
-            folder = runs / (f"{model}_seed{seed}" if alpha is None else f"{model}-pp_a{alpha:g}_h{scale:g}_seed{seed}")
-            print(f"[{time.perf_counter() - started:6.0f} s] {folder.name}: {plan.recipe.name}, "
-                  f"{plan.recipe.epochs} epochs, {len(train)} digits, {device}", flush=True)
-            trained[key], history = train_or_resume(model, folder, (train, test), plan.recipe, seed, device,
-                                                    progress, "mnist", **build)
-            run_rows.append({"run": folder.name, "model": model, "pushpull": alpha is not None, "alpha": alpha,
-                             "scale": scale, "seed": seed, "epochs": len(history),
-                             "train_minutes": history["train_seconds"].sum() / 60,
-                             "final_test_accuracy": history["test_accuracy"].iloc[-1]})
-        return trained[key]
-
-    tested: dict[int, Any] = {}
-
-    def test_model(model_obj, **columns) -> pd.DataFrame:
-        if id(model_obj) not in tested:  # a reused run (h = 1, alpha = 0) is tested once: same noise, same numbers
-            tested[id(model_obj)] = evaluate({"m": model_obj}, test.images, test.labels, MNIST_SUITES, device=device,
-                                             seed=0, progress=False).drop(columns="model")
-        table = tested[id(model_obj)].copy()
-        for index, (name, value) in enumerate(columns.items()):
-            table.insert(index, name, value)
-        return table
-
-    tables = []
-    for model in plan.models:
-        for pushpull in (False, True):
-            for seed in plan.seeds:
-                trained_model = run(model, seed, 1.0 if pushpull else None, 2.0 if pushpull else None)
-                table = test_model(trained_model, model=model, paper_name=_paper_name(model, pushpull),
-                                   pushpull=pushpull, seed=seed)
-                raw = out / "raw" / f"{model}{'-pp' if pushpull else ''}_seed{seed}.csv"
-                files.append(atomic_write_text(raw, table.to_csv(index=False)))
-                tables.append(table)
-    results = pd.concat(tables, ignore_index=True)
-    files.append(atomic_write_text(out / "mnist_results.csv", results.to_csv(index=False)))
-
-    sweep_rows = []
-    for seed, alpha, scale in itertools.product(_sweep_seeds(plan), plan.sweep_alphas, plan.sweep_scales):
-        # h = 1 makes the pull kernel the push kernel, so P(x) = x for x > 0 and alpha * x below; the
-        # ReLU that LeNet applies next zeroes the negative part, so every alpha at h = 1 trains and
-        # computes exactly the plain network (same seed, same initial weights; a test checks this).
-        # Reuse the plain run instead of training it again.
-        if scale == 1.0:
-            trained_model = run(plan.sweep_model, seed, None, None)
-        else:
-            trained_model = run(plan.sweep_model, seed, alpha, scale)
-        sweep_rows.append(test_model(trained_model, model=plan.sweep_model, alpha=alpha, scale=scale, seed=seed))
-    if plan.sweep_alphas:
-        # alpha = 0 is the plain network (LeNet's ReLU after the first layer makes ReLU(push) = ReLU(conv))
-        for index, seed in enumerate(_sweep_seeds(plan)):
-            plain = run(plan.sweep_model, seed, None, None)
-            sweep_rows.insert(index, test_model(plain, model=plan.sweep_model, alpha=0.0, scale=float("nan"),
-                                                seed=seed))
-    sweep = pd.concat(sweep_rows, ignore_index=True) if sweep_rows else pd.DataFrame()
-    if len(sweep):
-        files.append(atomic_write_text(out / "sweep.csv", sweep.to_csv(index=False)))
-
-    runs_table = pd.DataFrame(run_rows)
-    files.append(atomic_write_text(out / "runs.csv", runs_table.to_csv(index=False)))
-    summary = _summarize(results)
-    files.append(atomic_write_text(out / "summary.csv", summary.to_csv(index=False)))
-    paired = _paired(results)
-    files.append(atomic_write_text(out / "paired.csv", paired.to_csv(index=False)))
-    files += _figures(results, sweep, out)
-    command = command or " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
-    seconds = time.perf_counter() - started
-    files.append(atomic_write_text(out / "commands.txt", command + "\n"))
-    context = {"plan": plan, "device": f"{device} ({platform.machine()}, {os.cpu_count()} CPU cores, torch "
-                                      f"{torch.__version__})", "train": f"{train.name}, {len(train)} digits",
-               "test": f"{test.name}, {len(test)} digits", "seconds": seconds, "command": command,
-               "when": time.strftime("%Y-%m-%d"), "train_minutes": runs_table["train_minutes"].sum(),
-               "runs": len(runs_table)}
-    files.append(atomic_write_text(out / "README.md", _page(summary, sweep, context, paired)))
     if export_weights is not None:
-        files += export_study_weights(results, runs, plan, export_weights, command, out, context["device"])
-    print(f"wrote {len(files)} files to {out} in {seconds:.0f} s")
-    return {"results": results, "sweep": sweep, "summary": summary, "files": files, "seconds": seconds}
+        check_output_folder(export_weights, "export_weights")
+    # one process owns the results and the runs folder until the study is written
+    with FolderLock(out, "results folder"), FolderLock(runs, "runs folder"):
+        device = resolve_device(device)
+        train = load_dataset("mnist", "train", data_root)
+        test = load_dataset("mnist", "test", data_root)
+        generator = torch.Generator().manual_seed(0)
+        if plan.train_images:
+            train = train.subset(torch.randperm(len(train), generator=generator)[:plan.train_images])
+        if plan.test_images:
+            test = test.subset(torch.randperm(len(test), generator=generator)[:plan.test_images])
+
+        files: list[Path] = []
+        trained: dict[tuple, Any] = {}
+        run_rows: list[dict[str, Any]] = []
+
+        def run(model: str, seed: int, alpha: float | None, scale: float | None) -> Any:
+            """Train (or reuse) one configuration; alpha None = plain first layer."""
+            key = (model, seed, alpha, scale)
+            if key not in trained:
+                build = {"pushpull": False} if alpha is None else {"pushpull": True, "alpha": alpha, "scale": scale}
+                name = f"{model}_seed{seed}" if alpha is None else f"{model}-pp_a{alpha:g}_h{scale:g}_seed{seed}"
+                folder = runs / name
+                print(f"[{time.perf_counter() - started:6.0f} s] {folder.name}: {plan.recipe.name}, "
+                      f"{plan.recipe.epochs} epochs, {len(train)} digits, {device}", flush=True)
+                trained[key], history = train_or_resume(model, folder, (train, test), plan.recipe, seed, device,
+                                                        progress, "mnist", **build)
+                run_rows.append({"run": folder.name, "model": model, "pushpull": alpha is not None, "alpha": alpha,
+                                 "scale": scale, "seed": seed, "epochs": len(history),
+                                 "train_minutes": history["train_seconds"].sum() / 60,
+                                 "final_test_accuracy": history["test_accuracy"].iloc[-1]})
+            return trained[key]
+
+        tested: dict[int, Any] = {}
+
+        def test_model(model_obj, **columns) -> pd.DataFrame:
+            if id(model_obj) not in tested:  # a reused run (h = 1, alpha = 0) is tested once: same noise, same numbers
+                tested[id(model_obj)] = evaluate({"m": model_obj}, test.images, test.labels, MNIST_SUITES,
+                                                 device=device, seed=0, progress=False).drop(columns="model")
+            table = tested[id(model_obj)].copy()
+            for index, (name, value) in enumerate(columns.items()):
+                table.insert(index, name, value)
+            return table
+
+        tables = []
+        for model in plan.models:
+            for pushpull in (False, True):
+                for seed in plan.seeds:
+                    trained_model = run(model, seed, 1.0 if pushpull else None, 2.0 if pushpull else None)
+                    table = test_model(trained_model, model=model, paper_name=_paper_name(model, pushpull),
+                                       pushpull=pushpull, seed=seed)
+                    raw = out / "raw" / f"{model}{'-pp' if pushpull else ''}_seed{seed}.csv"
+                    files.append(atomic_write_text(raw, table.to_csv(index=False)))
+                    tables.append(table)
+        results = pd.concat(tables, ignore_index=True)
+        files.append(atomic_write_text(out / "mnist_results.csv", results.to_csv(index=False)))
+
+        sweep_rows = []
+        for seed, alpha, scale in itertools.product(_sweep_seeds(plan), plan.sweep_alphas, plan.sweep_scales):
+            # h = 1 makes the pull kernel the push kernel, so P(x) = x for x > 0 and alpha * x below; the
+            # ReLU that LeNet applies next zeroes the negative part, so every alpha at h = 1 trains and
+            # computes exactly the plain network (same seed, same initial weights; a test checks this).
+            # Reuse the plain run instead of training it again.
+            if scale == 1.0:
+                trained_model = run(plan.sweep_model, seed, None, None)
+            else:
+                trained_model = run(plan.sweep_model, seed, alpha, scale)
+            sweep_rows.append(test_model(trained_model, model=plan.sweep_model, alpha=alpha, scale=scale, seed=seed))
+        if plan.sweep_alphas:
+            # alpha = 0 is the plain network (LeNet's ReLU after the first layer makes ReLU(push) = ReLU(conv))
+            for index, seed in enumerate(_sweep_seeds(plan)):
+                plain = run(plan.sweep_model, seed, None, None)
+                sweep_rows.insert(index, test_model(plain, model=plan.sweep_model, alpha=0.0, scale=float("nan"),
+                                                    seed=seed))
+        sweep = pd.concat(sweep_rows, ignore_index=True) if sweep_rows else pd.DataFrame()
+        if len(sweep):
+            files.append(atomic_write_text(out / "sweep.csv", sweep.to_csv(index=False)))
+
+        runs_table = pd.DataFrame(run_rows)
+        files.append(atomic_write_text(out / "runs.csv", runs_table.to_csv(index=False)))
+        summary = _summarize(results)
+        files.append(atomic_write_text(out / "summary.csv", summary.to_csv(index=False)))
+        paired = _paired(results)
+        files.append(atomic_write_text(out / "paired.csv", paired.to_csv(index=False)))
+        files += _figures(results, sweep, out)
+        command = command or " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
+        seconds = time.perf_counter() - started
+        files.append(atomic_write_text(out / "commands.txt", command + "\n"))
+        context = {"plan": plan, "device": f"{device} ({platform.machine()}, {os.cpu_count()} CPU cores, torch "
+                                          f"{torch.__version__})", "train": f"{train.name}, {len(train)} digits",
+                   "test": f"{test.name}, {len(test)} digits", "seconds": seconds, "command": command,
+                   "when": time.strftime("%Y-%m-%d"), "train_minutes": runs_table["train_minutes"].sum(),
+                   "runs": len(runs_table)}
+        files.append(atomic_write_text(out / "README.md", _page(summary, sweep, context, paired)))
+        if export_weights is not None:
+            files += export_study_weights(results, runs, plan, export_weights, command, out, context["device"])
+        print(f"wrote {len(files)} files to {out} in {seconds:.0f} s")
+        return {"results": results, "sweep": sweep, "summary": summary, "files": files, "seconds": seconds}
 
 
 def export_study_weights(results, runs: str | os.PathLike, plan: StudyPlan, directory: str | os.PathLike,

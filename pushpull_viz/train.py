@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -42,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import ImageTensors, TensorLoader
-from .io import atomic_save, atomic_write_text
+from .io import FolderLock, atomic_save, atomic_write_text
 from .models import build_model, normalize_build_config
 from .models.checkpoints import CheckpointMismatchError, load_checkpoint, load_state_dict_strict
 
@@ -371,158 +372,160 @@ def fit(
     if resume and out is None:
         raise ValueError("resume=True needs out= (the run folder holding last.pt)")
 
-    model.to(device)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    config = {
-        "model": getattr(model, "build_config", None),
-        "model_class": type(model).__name__,
-        "recipe": recipe.to_dict(),
-        "seed": int(seed),
-        "dataset": dataset,
-    }
-    parameters = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
-                                weight_decay=recipe.weight_decay)
-    train_loader = _as_loader(train_data, recipe, device, seed, True, channels_last)
-    test_loader = _as_loader(test_data, recipe, device, seed, False, channels_last)
-    steps_per_epoch = len(train_loader)
-    if steps_per_epoch == 0:
-        raise ValueError("the training data gives no batches")
-    scheduler, per_step = _make_scheduler(optimizer, recipe, steps_per_epoch)
-    scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
-    history: list[dict[str, Any]] = []
-    best_accuracy, best_epoch, start_epoch = None, None, 0
+    # one process owns the run folder from here to the end (a second one stops at once)
+    with FolderLock(out, "run folder") if out is not None else contextlib.nullcontext():
+        model.to(device)
+        if channels_last:
+            model.to(memory_format=torch.channels_last)
+        config = {
+            "model": getattr(model, "build_config", None),
+            "model_class": type(model).__name__,
+            "recipe": recipe.to_dict(),
+            "seed": int(seed),
+            "dataset": dataset,
+        }
+        parameters = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
+                                    weight_decay=recipe.weight_decay)
+        train_loader = _as_loader(train_data, recipe, device, seed, True, channels_last)
+        test_loader = _as_loader(test_data, recipe, device, seed, False, channels_last)
+        steps_per_epoch = len(train_loader)
+        if steps_per_epoch == 0:
+            raise ValueError("the training data gives no batches")
+        scheduler, per_step = _make_scheduler(optimizer, recipe, steps_per_epoch)
+        scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
+        history: list[dict[str, Any]] = []
+        best_accuracy, best_epoch, start_epoch = None, None, 0
 
-    if out is not None:
-        last = out / "last.pt"
-        if resume:
-            if not last.is_file():
-                raise FileNotFoundError(f"cannot resume: {last} not found (start the run without resume)")
-            state = load_checkpoint(last, map_location="cpu")
-            if state.get("format") != CHECKPOINT_FORMAT:
-                raise CheckpointMismatchError(f"{last} is not a pushpull-viz run checkpoint (format "
-                                              f"{state.get('format')!r})")
-            saved = dict(state["config"])
-            saved.pop("dataset", None)
-            if isinstance(saved.get("model"), dict) and "name" in saved["model"]:
-                saved["model"] = normalize_build_config(saved["model"])
-            now = {k: v for k, v in config.items() if k != "dataset"}
-            differences = _describe_differences(saved, now)
-            if differences:
-                raise CheckpointMismatchError(f"cannot resume {last}: the run was started differently: "
-                                              + "; ".join(differences[:5]))
-            load_state_dict_strict(model, state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            scaler.load_state_dict(state["scaler"])
-            _set_rng_state(state["rng"])
-            history = list(state["history"])
-            best_accuracy, best_epoch, start_epoch = state["best_accuracy"], state["best_epoch"], state["epoch"]
-        elif last.is_file() and not overwrite:
-            raise FileExistsError(f"{out} already holds a run (last.pt): pass resume=True to continue it "
-                                  "or overwrite=True to start again")
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "config.json", json.dumps(config, indent=2, default=str))
+        if out is not None:
+            last = out / "last.pt"
+            if resume:
+                if not last.is_file():
+                    raise FileNotFoundError(f"cannot resume: {last} not found (start the run without resume)")
+                state = load_checkpoint(last, map_location="cpu")
+                if state.get("format") != CHECKPOINT_FORMAT:
+                    raise CheckpointMismatchError(f"{last} is not a pushpull-viz run checkpoint (format "
+                                                  f"{state.get('format')!r})")
+                saved = dict(state["config"])
+                saved.pop("dataset", None)
+                if isinstance(saved.get("model"), dict) and "name" in saved["model"]:
+                    saved["model"] = normalize_build_config(saved["model"])
+                now = {k: v for k, v in config.items() if k != "dataset"}
+                differences = _describe_differences(saved, now)
+                if differences:
+                    raise CheckpointMismatchError(f"cannot resume {last}: the run was started differently: "
+                                                  + "; ".join(differences[:5]))
+                load_state_dict_strict(model, state["model"])
+                optimizer.load_state_dict(state["optimizer"])
+                scheduler.load_state_dict(state["scheduler"])
+                scaler.load_state_dict(state["scaler"])
+                _set_rng_state(state["rng"])
+                history = list(state["history"])
+                best_accuracy, best_epoch, start_epoch = state["best_accuracy"], state["best_epoch"], state["epoch"]
+            elif last.is_file() and not overwrite:
+                raise FileExistsError(f"{out} already holds a run (last.pt): pass resume=True to continue it "
+                                      "or overwrite=True to start again")
+            out.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(out / "config.json", json.dumps(config, indent=2, default=str))
 
-    step_model = torch.compile(model) if compile else model
-    label = dataset or getattr(train_data, "name", "data")
-    total_steps = recipe.epochs * steps_per_epoch
-    bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, disable=not progress or None,
-               desc=f"{getattr(model, 'model_name', type(model).__name__)} on {label}", unit="batch",
-               dynamic_ncols=True)
-    train_seconds = sum(float(row.get("train_seconds", 0.0)) for row in history)
-    try:
-        for epoch in range(start_epoch, recipe.epochs):
-            if hasattr(train_loader, "set_epoch"):
-                train_loader.set_epoch(epoch)
-            model.train()
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device)
-            seen = 0
-            lr = optimizer.param_groups[0]["lr"]
-            start = time.perf_counter()
-            for step, (images, labels) in enumerate(train_loader):
-                images = images.to(device, non_blocking=True)
-                labels = labels.to(device, non_blocking=True)
-                with torch.autocast(device.type, enabled=amp):
-                    logits = step_model(images)
-                    loss = F.cross_entropy(logits.float(), labels, label_smoothing=recipe.label_smoothing)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-                if per_step:
+        step_model = torch.compile(model) if compile else model
+        label = dataset or getattr(train_data, "name", "data")
+        total_steps = recipe.epochs * steps_per_epoch
+        bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, disable=not progress or None,
+                   desc=f"{getattr(model, 'model_name', type(model).__name__)} on {label}", unit="batch",
+                   dynamic_ncols=True)
+        train_seconds = sum(float(row.get("train_seconds", 0.0)) for row in history)
+        try:
+            for epoch in range(start_epoch, recipe.epochs):
+                if hasattr(train_loader, "set_epoch"):
+                    train_loader.set_epoch(epoch)
+                model.train()
+                loss_sum = torch.zeros((), device=device)
+                correct = torch.zeros((), device=device)
+                seen = 0
+                lr = optimizer.param_groups[0]["lr"]
+                start = time.perf_counter()
+                for step, (images, labels) in enumerate(train_loader):
+                    images = images.to(device, non_blocking=True)
+                    labels = labels.to(device, non_blocking=True)
+                    with torch.autocast(device.type, enabled=amp):
+                        logits = step_model(images)
+                        loss = F.cross_entropy(logits.float(), labels, label_smoothing=recipe.label_smoothing)
+                    optimizer.zero_grad(set_to_none=True)
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                    if per_step:
+                        scheduler.step()
+                    batch = labels.shape[0]
+                    loss_sum += loss.detach() * batch
+                    correct += (logits.detach().argmax(1) == labels).sum()
+                    seen += batch
+                    bar.update(1)
+                    if step % 20 == 0 or step == steps_per_epoch - 1:
+                        mean_loss = loss_sum.item() / seen
+                        if not math.isfinite(mean_loss):
+                            raise FloatingPointError(
+                                f"the training loss became {mean_loss} at epoch {epoch + 1}, step {step + 1}: "
+                                f"lower the learning rate (lr={recipe.lr})")
+                        bar.set_postfix(epoch=f"{epoch + 1}/{recipe.epochs}", loss=f"{mean_loss:.3f}",
+                                        acc=f"{100 * correct.item() / seen:.1f}%",
+                                        img_s=f"{seen / (time.perf_counter() - start):.0f}", refresh=False)
+                    if on_step is not None:
+                        on_step({"epoch": epoch, "step": step, "loss": loss.detach()})
+                if not per_step:
                     scheduler.step()
-                batch = labels.shape[0]
-                loss_sum += loss.detach() * batch
-                correct += (logits.detach().argmax(1) == labels).sum()
-                seen += batch
-                bar.update(1)
-                if step % 20 == 0 or step == steps_per_epoch - 1:
-                    mean_loss = loss_sum.item() / seen
-                    if not math.isfinite(mean_loss):
-                        raise FloatingPointError(
-                            f"the training loss became {mean_loss} at epoch {epoch + 1}, step {step + 1}: "
-                            f"lower the learning rate (lr={recipe.lr})")
-                    bar.set_postfix(epoch=f"{epoch + 1}/{recipe.epochs}", loss=f"{mean_loss:.3f}",
-                                    acc=f"{100 * correct.item() / seen:.1f}%",
-                                    img_s=f"{seen / (time.perf_counter() - start):.0f}", refresh=False)
-                if on_step is not None:
-                    on_step({"epoch": epoch, "step": step, "loss": loss.detach()})
-            if not per_step:
-                scheduler.step()
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            epoch_seconds = time.perf_counter() - start
-            train_seconds += epoch_seconds
-            row = {
-                "epoch": epoch + 1,
-                "lr": lr,
-                "train_loss": loss_sum.item() / seen,
-                "train_accuracy": correct.item() / seen,
-                "train_seconds": epoch_seconds,
-                "images_per_second": seen / epoch_seconds,
-            }
-            if test_loader is not None:
-                accuracy, test_loss = evaluate_accuracy(model, test_loader, device=device, amp=amp)
-                row.update(test_loss=test_loss, test_accuracy=accuracy)
-                improved = best_accuracy is None or accuracy > best_accuracy
-                if improved:
-                    best_accuracy, best_epoch = accuracy, epoch + 1
-            else:
-                improved = True
-            history.append(row)
-            if progress:
-                tested = f"test accuracy {100 * row['test_accuracy']:.2f}%, " if test_loader is not None else ""
-                bar.write(f"epoch {epoch + 1}/{recipe.epochs}: train loss {row['train_loss']:.4f}, {tested}"
-                          f"{row['images_per_second']:.0f} img/s")
-            if out is not None:
-                state = {
-                    "format": CHECKPOINT_FORMAT,
-                    "config": config,
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                epoch_seconds = time.perf_counter() - start
+                train_seconds += epoch_seconds
+                row = {
                     "epoch": epoch + 1,
-                    "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict(),
-                    "rng": _rng_state(),
-                    "history": history,
-                    "best_accuracy": best_accuracy,
-                    "best_epoch": best_epoch,
+                    "lr": lr,
+                    "train_loss": loss_sum.item() / seen,
+                    "train_accuracy": correct.item() / seen,
+                    "train_seconds": epoch_seconds,
+                    "images_per_second": seen / epoch_seconds,
                 }
-                atomic_save(state, out / "last.pt")
-                if improved:
-                    atomic_save(state, out / "best.pt")
-                frame = pd.DataFrame(history)
-                atomic_write_text(out / "metrics.csv", frame.to_csv(index=False))
-                atomic_write_text(out / "metrics.jsonl", frame.to_json(orient="records", lines=True))
-            if on_epoch_end is not None:
-                on_epoch_end(dict(row))
-    finally:
-        bar.close()
-    model.eval()
-    return FitResult(model, pd.DataFrame(history), best_accuracy, best_epoch, train_seconds, out, config)
+                if test_loader is not None:
+                    accuracy, test_loss = evaluate_accuracy(model, test_loader, device=device, amp=amp)
+                    row.update(test_loss=test_loss, test_accuracy=accuracy)
+                    improved = best_accuracy is None or accuracy > best_accuracy
+                    if improved:
+                        best_accuracy, best_epoch = accuracy, epoch + 1
+                else:
+                    improved = True
+                history.append(row)
+                if progress:
+                    tested = f"test accuracy {100 * row['test_accuracy']:.2f}%, " if test_loader is not None else ""
+                    bar.write(f"epoch {epoch + 1}/{recipe.epochs}: train loss {row['train_loss']:.4f}, {tested}"
+                              f"{row['images_per_second']:.0f} img/s")
+                if out is not None:
+                    state = {
+                        "format": CHECKPOINT_FORMAT,
+                        "config": config,
+                        "epoch": epoch + 1,
+                        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "scaler": scaler.state_dict(),
+                        "rng": _rng_state(),
+                        "history": history,
+                        "best_accuracy": best_accuracy,
+                        "best_epoch": best_epoch,
+                    }
+                    atomic_save(state, out / "last.pt")
+                    if improved:
+                        atomic_save(state, out / "best.pt")
+                    frame = pd.DataFrame(history)
+                    atomic_write_text(out / "metrics.csv", frame.to_csv(index=False))
+                    atomic_write_text(out / "metrics.jsonl", frame.to_json(orient="records", lines=True))
+                if on_epoch_end is not None:
+                    on_epoch_end(dict(row))
+        finally:
+            bar.close()
+        model.eval()
+        return FitResult(model, pd.DataFrame(history), best_accuracy, best_epoch, train_seconds, out, config)
 
 
 def train_or_resume(name: str, out: str | os.PathLike, data, recipe: Recipe, seed: int, device, progress: bool,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import os
+import struct
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pytest
 import torch
 
@@ -48,3 +51,19 @@ def _close_figures():
 @pytest.fixture(params=DEVICES)
 def device(request) -> torch.device:
     return torch.device(request.param)
+
+
+def write_idx(root: Path, split: str, images: np.ndarray, labels: np.ndarray, packed: bool,
+              folder: str = "MNIST") -> None:
+    """Write an MNIST-layout data root (``<root>/<folder>/raw``, idx files, optionally ``.gz``)."""
+    raw = root / folder / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    prefix = "train" if split == "train" else "t10k"
+    image_bytes = struct.pack(">IIII", 2051, *images.shape) + images.astype(np.uint8).tobytes()
+    label_bytes = struct.pack(">II", 2049, len(labels)) + labels.astype(np.uint8).tobytes()
+    for name, payload in ((f"{prefix}-images-idx3-ubyte", image_bytes), (f"{prefix}-labels-idx1-ubyte", label_bytes)):
+        if packed:
+            with gzip.open(raw / f"{name}.gz", "wb") as handle:
+                handle.write(payload)
+        else:
+            (raw / name).write_bytes(payload)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
 import os
-import struct
 
 import numpy as np
 import pytest
@@ -22,26 +20,14 @@ from pushpull_viz.data import (
     resolve_data_root,
 )
 
+from conftest import write_idx as _write_idx
+
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     folder = tmp_path / "cache"
     monkeypatch.setenv("PUSHPULL_CACHE", str(folder))
     return folder
-
-
-def _write_idx(root, split, images: np.ndarray, labels: np.ndarray, packed: bool, folder="MNIST"):
-    raw = root / folder / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
-    prefix = "train" if split == "train" else "t10k"
-    image_bytes = struct.pack(">IIII", 2051, *images.shape) + images.astype(np.uint8).tobytes()
-    label_bytes = struct.pack(">II", 2049, len(labels)) + labels.astype(np.uint8).tobytes()
-    for name, payload in ((f"{prefix}-images-idx3-ubyte", image_bytes), (f"{prefix}-labels-idx1-ubyte", label_bytes)):
-        if packed:
-            with gzip.open(raw / f"{name}.gz", "wb") as handle:
-                handle.write(payload)
-        else:
-            (raw / name).write_bytes(payload)
 
 
 # ----------------------------------------------------------------------------- roots and loading
@@ -69,11 +55,11 @@ def test_mnist_like_offline_root(tmp_path, cache, packed, name, folder):
     assert data.images.dtype == torch.uint8 and data.images.shape == (12, 1, 28, 28)
     assert np.array_equal(data.images[:, 0].numpy(), images) and np.array_equal(data.labels.numpy(), labels)
     assert data.name.endswith("test") and len(data.classes) == 10
-    # the data root is never written to; the .gz files are unpacked into the cache
+    # the data root is never written to; .gz files are unpacked into a temporary folder, and only the decoded
+    # tensors are cached
     assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
     assert any(cache.rglob("*.pt"))
-    if packed:
-        assert any(p.name == "t10k-images-idx3-ubyte" for p in cache.rglob("*"))
+    assert not any(p.name == "t10k-images-idx3-ubyte" for p in cache.rglob("*"))
 
 
 def test_tensor_cache_is_used_and_a_damaged_one_rebuilt(tmp_path, cache):
@@ -82,9 +68,10 @@ def test_tensor_cache_is_used_and_a_damaged_one_rebuilt(tmp_path, cache):
     first = load_dataset("mnist", "test", root)
     [cached] = list(cache.rglob("*.pt"))
     saved = torch.load(cached, weights_only=True)
-    saved["images"] = saved["images"] + 1  # a cache hit must return what the cache holds
+    assert set(saved) == {"images", "labels", "sources", "sha256"}
+    saved["images"] = saved["images"] + 1  # changed contents no longer match the stored checksum: rebuilt
     torch.save(saved, cached)
-    assert int(load_dataset("mnist", "test", root).images[0, 0, 0, 0]) == 8
+    assert int(load_dataset("mnist", "test", root).images[0, 0, 0, 0]) == 7
     cached.write_bytes(b"not a tensor file")
     assert load_dataset("mnist", "test", root).images.equal(first.images)
     # a changed source file gets a new cache entry

@@ -11,6 +11,7 @@ missing keys.
 from __future__ import annotations
 
 import os
+import pickle
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -55,13 +56,29 @@ class InferredArchitecture:
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint file safely (``weights_only=True``); a missing, truncated or
     foreign file raises an error that names the file."""
-    path = Path(path)
+    path = Path(path).expanduser()
+    if path.is_dir():
+        found = sorted(p.name for p in path.iterdir() if p.suffix in (".pt", ".pth", ".tar"))[:4]
+        hint = f" (it holds {', '.join(found)})" if found else ""
+        raise IsADirectoryError(f"checkpoint {path} is a folder{hint}; give the checkpoint file in it, e.g. "
+                                f"{path / (found[0] if found else 'best.pt')}")
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint file not found: {path}")
     try:
         data = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # corrupt, truncated, or pickles code
-        raise CheckpointMismatchError(f"cannot read checkpoint {path}: {type(error).__name__}: {error}") from error
+    except pickle.UnpicklingError as error:
+        if "global" not in str(error).lower():  # no object reference: not a torch file (garbage, truncated)
+            raise CheckpointMismatchError(f"cannot read checkpoint {path}: it is empty, truncated or not a torch "
+                                          "file (not a valid pickle)") from None
+        # it pickles Python objects (code): refused, never run
+        raise CheckpointMismatchError(
+            f"{path} is not a plain weights file (it holds Python objects, which are refused for safety); if you "
+            f"trust where it came from, convert it once with: python -c \"import torch; torch.save(torch.load("
+            f"'{path}', weights_only=False), 'weights.pt')\" and load weights.pt") from None
+    except Exception as error:  # empty, truncated or not a torch file
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointMismatchError(f"cannot read checkpoint {path}: it is empty, truncated or not a torch "
+                                      f"file ({first_line})") from None
     if not isinstance(data, Mapping):
         raise CheckpointMismatchError(f"checkpoint {path} holds a {type(data).__name__}, not a dict or state dict")
     return dict(data)
