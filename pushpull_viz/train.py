@@ -171,6 +171,10 @@ def get_recipe(recipe: str | Recipe, **overrides: Any) -> Recipe:
         overrides["milestones"] = tuple(m for m in scaled if m < overrides["epochs"])
     if "milestones" in overrides:
         overrides["milestones"] = tuple(overrides["milestones"])
+    changed = {k: v for k, v in overrides.items() if k != "description" and getattr(recipe, k) != v}
+    if changed and "description" not in overrides:  # the description must not contradict the fields
+        overrides["description"] = (f"{recipe.description} [changed: "
+                                    f"{', '.join(f'{k}={v}' for k, v in changed.items())}]")
     return dataclasses.replace(recipe, **overrides) if overrides else recipe
 
 
@@ -302,6 +306,8 @@ def _set_rng_state(state: Mapping[str, Any]) -> None:
 def _describe_differences(saved: Mapping[str, Any], current: Mapping[str, Any], prefix: str = "") -> list[str]:
     out = []
     for key in sorted(set(saved) | set(current)):
+        if f"{prefix}{key}" == "recipe.description":  # words about the recipe, not the recipe
+            continue
         a, b = saved.get(key), current.get(key)
         if isinstance(a, Mapping) and isinstance(b, Mapping):
             out += _describe_differences(a, b, f"{prefix}{key}.")

@@ -18,8 +18,10 @@ from pushpull_viz.models import build_model  # noqa: E402
 from pushpull_viz.viz.attribution import (  # noqa: E402
     METHODS,
     attribute,
+    attribution_overlap,
     attribution_summary,
     first_conv_layer,
+    gradcam_layer,
     plot_attributions,
     to_heatmap,
 )
@@ -161,9 +163,8 @@ def test_gradcam_on_the_pushpull_layer_matches_a_manual_gradcam(lenet_pp):
     name, layer = first_conv_layer(lenet_pp)
     assert name == "conv1" and isinstance(layer, PushPull2d)
     x = _digits(3)
-    cam = attribute(lenet_pp, x, method="gradcam")
+    cam = attribute(lenet_pp, x, method="gradcam", layer="conv1")
     assert cam.shape == (3, 1, 28, 28) and (cam >= 0).all() and cam.sum() > 0
-    assert torch.equal(cam, attribute(lenet_pp, x, method="gradcam", layer="conv1"))
     assert torch.equal(cam, attribute(lenet_pp, x, method="gradcam", layer=lenet_pp.conv1))
     # Grad-CAM by hand: channel weights = spatial mean of d logit / d activation
     m = lenet_pp
@@ -174,7 +175,10 @@ def test_gradcam_on_the_pushpull_layer_matches_a_manual_gradcam(lenet_pp):
     grads, = torch.autograd.grad(logits.gather(1, target[:, None]).sum(), activation)
     manual = torch.relu((grads.mean((2, 3), keepdim=True) * activation).sum(1, keepdim=True))
     assert torch.allclose(cam, manual.detach(), rtol=1e-4, atol=1e-7)
-    assert not torch.allclose(cam, attribute(lenet_pp, x, method="gradcam", layer="conv2"))
+    last = attribute(lenet_pp, x, method="gradcam")  # the default: the last convolution
+    assert gradcam_layer(lenet_pp)[0] == "conv2" and torch.equal(last, attribute(lenet_pp, x, method="gradcam",
+                                                                                 layer="conv2"))
+    assert not torch.allclose(cam, last)
     for p in m.parameters():
         p.grad = None
 
@@ -354,3 +358,30 @@ def test_bad_inputs_give_clear_errors(lenet_pp):
         attribution_summary(torch.zeros(1, 1, 2, 2), top_percent=0)
     with pytest.raises(ValueError, match="non-empty"):
         attribution_summary({})
+
+
+def test_gradcam_default_layer_is_the_last_convolution():
+    from pushpull_viz.models import build_model
+
+    assert gradcam_layer(build_model("resnet20", pushpull=True))[0] == "layer3.2.conv2"
+    assert gradcam_layer(build_model("densenet40-12"))[0].startswith("features.denseblock3")
+    assert gradcam_layer(PushPull2d(1, 2, 3))[0] == ""  # a layer alone: itself, not its inner .push conv
+
+
+def test_attribution_overlap_by_hand():
+    a = torch.zeros(3, 1, 10, 10)
+    a[:, 0, 0, :] = 1.0  # top 10 % = the first row
+    b = a.clone()
+    b[1] = 0
+    b[1, 0, 9, :] = 1.0  # image 1: the last row instead: disjoint
+    b[2, 0, 0, 5:] = 0
+    b[2, 0, 1, :5] = 1.0  # image 2: half the same
+    overlap = attribution_overlap(a, b)
+    assert overlap.tolist() == pytest.approx([1.0, 0.0, 5 / 15])
+    rng = torch.Generator().manual_seed(0)
+    random = attribution_overlap(torch.rand(200, 1, 28, 28, generator=rng), torch.rand(200, 1, 28, 28, generator=rng))
+    assert random.mean().item() == pytest.approx(10 / 190, abs=0.01)  # independent maps: about 0.053
+    with pytest.raises(ValueError, match="same images and size"):
+        attribution_overlap(a, b[:2])
+    with pytest.raises(ValueError, match="top_percent"):
+        attribution_overlap(a, b, top_percent=0)

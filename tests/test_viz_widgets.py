@@ -21,6 +21,7 @@ from pushpull_viz.viz.widgets import (  # noqa: E402
     PushPullFrames,
     corruption_explorer,
     corruption_frame,
+    explorer_limits,
     pushpull_explorer,
     pushpull_frame,
 )
@@ -256,7 +257,33 @@ def test_pushpull_explorer_redraws_in_place(mnist_layer, digit):
     assert explorer.figure is figure and len(figure.axes) == n_axes
     assert all(explorer.images[k] is images[k] for k in images)
     assert bytes(explorer.view.value) != first_png
-    assert explorer.values == {"alpha": 0.0, "scale": 3.0, "noise_level": 0.3, "channel": 4}
+    assert explorer.values == {"alpha": 0.0, "scale": 3.0, "noise_level": 0.3, "channel": 4, "lock_scale": True}
+
+
+def test_locked_colour_scale_does_not_move_with_alpha(mnist_layer, digit):
+    """The issue's case: unlocked, the output's colour bar went from +-0.29 at alpha 0 to +-1.58 at alpha 2,
+    so moving alpha changed the scale instead of showing suppression. Locked, the scale stays."""
+    explorer = pushpull_explorer(mnist_layer, digit, noise_level=0.1).explorer
+    limits = []
+    for alpha in (0.0, 1.0, 2.0, 3.0):
+        explorer.update(alpha=alpha)
+        limits.append(explorer.images["output"].get_clim())
+    assert all(limit == limits[0] for limit in limits) and "fixed for alpha 0-3" in explorer.bar_labels[1].get_text()
+    explorer.lock_box.value = False
+    free = []
+    for alpha in (0.0, 3.0):
+        explorer.update(alpha=alpha)
+        free.append(explorer.images["output"].get_clim()[1])
+    assert free[1] > free[0] and "this alpha" in explorer.bar_labels[1].get_text()
+    assert limits[0][1] >= free[1] * 0.999  # the locked scale covers the largest alpha
+
+
+def test_explorer_limits_leave_out_the_border():
+    push, pull = np.zeros((9, 9)), np.zeros((9, 9))
+    push[4, 4], pull[0, :] = 1.0, 50.0  # a padding edge in the first row
+    top, limit = explorer_limits(push, pull, push - pull, alpha_max=None, border=2)
+    assert top == pytest.approx(np.quantile(np.abs(push[2:7, 2:7]), 0.995))
+    assert limit == pytest.approx(top)
 
 
 def test_pushpull_explorer_cifar_model_and_errors():
@@ -325,3 +352,21 @@ def test_corruption_explorer_grey_suite_and_several_models(digit):
         corruption_explorer(models, digit, label=2)
     with pytest.raises(ValueError, match="corruption 'fog' is not in the suite"):
         corruption_explorer(models, digit, corruption="fog")
+
+
+def test_partial_redraw_gives_the_same_picture_as_a_full_one(mnist_layer, digit):
+    """The explorer redraws only the maps and titles while the colour bars stay; the pixels must be
+    those of a full draw."""
+    explorer = pushpull_explorer(mnist_layer, digit, noise_level=0.1).explorer
+    for alpha, noise in ((0.5, 0.1), (2.5, 0.1), (2.5, 0.11), (1.0, 0.3)):
+        explorer.update(alpha=alpha, noise_level=noise)
+        partial = np.array(explorer.figure.canvas.buffer_rgba()).copy()
+        explorer.figure.canvas.draw()
+        np.testing.assert_array_equal(partial, np.array(explorer.figure.canvas.buffer_rgba()))
+    assert explorer._background is not None
+
+
+def test_nice_ceiling():
+    from pushpull_viz.viz.widgets import nice_ceiling
+
+    assert [nice_ceiling(v) for v in (0.29, 1.0, 1.01, 7.9, 8.1, 0.0)] == [0.3, 1.0, 1.25, 8.0, 10.0, 1e-6]

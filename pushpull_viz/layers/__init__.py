@@ -8,7 +8,7 @@ convolution of a model).
 """
 
 from .base import DEFAULT_ALPHA, PushPullLayer, PushPullResponses, combine_responses
-from .factory import VARIANTS, create_pushpull, first_conv, given_options, named_first_conv
+from .factory import VARIANTS, create_pushpull, first_conv, given_options, named_first_conv, named_last_conv
 from .pull_kernel import (
     MAX_PULL_KERNEL_SIZE,
     PullGeometry,
@@ -47,6 +47,7 @@ __all__ = [
     "given_options",
     "interpolation_matrix",
     "named_first_conv",
+    "named_last_conv",
     "pull_geometry",
     "pull_kernel_size",
     "push_pull2d",

@@ -14,7 +14,7 @@ from .base import PushPullLayer
 from .push_pull import PushPull2d
 from .pushpull_net import PushPullNet2d
 
-__all__ = ["VARIANTS", "create_pushpull", "first_conv", "given_options", "named_first_conv"]
+__all__ = ["VARIANTS", "create_pushpull", "first_conv", "given_options", "named_first_conv", "named_last_conv"]
 
 #: Variant name -> layer class: ``"2020"`` the paper's layer, ``"2024"`` the PushPull-Net unit.
 VARIANTS: dict[str, type[PushPullLayer]] = {"2020": PushPull2d, "2024": PushPullNet2d}
@@ -84,3 +84,29 @@ def first_conv(model: nn.Module) -> PushPullLayer | nn.Conv2d:
         'Conv2d'
     """
     return named_first_conv(model)[1]
+
+
+def named_last_conv(model: nn.Module) -> tuple[str, nn.Module]:
+    """``(dotted name, layer)`` of the last push-pull layer or ``nn.Conv2d`` of ``model`` in registration
+    order (the convolution nearest the classifier in the project's models: where Grad-CAM looks).
+
+    Example:
+        >>> net = nn.Sequential(PushPull2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 8, 3), nn.Flatten())
+        >>> named_last_conv(net)[0]
+        '2'
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    found = None
+    inside: set[str] = set()
+    for name, module in model.named_modules():
+        if any(name.startswith(prefix) for prefix in inside):
+            continue  # a push-pull layer's inner .push convolution is part of the layer
+        if isinstance(module, PushPullLayer):
+            inside.add(f"{name}." if name else "")
+            found = (name, module)
+        elif isinstance(module, nn.Conv2d):
+            found = (name, module)
+    if found is None:
+        raise ValueError(f"model ({type(model).__name__}) contains no nn.Conv2d or push-pull layer")
+    return found

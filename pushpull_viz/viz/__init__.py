@@ -7,13 +7,23 @@ Modules:
     plots: training curves, accuracy against corruption level, corruption examples.
     kernels: push kernels, derived pull kernels, the up-sampling step, frequency responses.
     features: push / pull / output feature maps and the feature-map signal-to-noise ratio.
+    suppression: can a unit tell its preferred pattern from noise (d'), with push-only, pull-only and
+        wide-convolution controls.
     robustness_plots: error against severity, mCE bars and per-corruption errors beside the paper's.
     attribution: Captum attribution maps (one call shape) drawn on shared colour scales.
     widgets: ipywidgets explorers (alpha, h, noise, corruption and severity) that redraw in place.
     stimuli: a Gabor kernel, gratings and edges for the intuition notebook.
 """
 
-from .attribution import METHODS, attribute, attribution_summary, plot_attributions, to_heatmap
+from .attribution import (
+    METHODS,
+    attribute,
+    attribution_overlap,
+    attribution_summary,
+    gradcam_layer,
+    plot_attributions,
+    to_heatmap,
+)
 from .features import (
     FeatureMapPlot,
     feature_snr,
@@ -36,6 +46,7 @@ from .kernels import (
 from .plots import plot_accuracy_vs_level, plot_corruption_examples, plot_training_curves
 from .robustness_plots import plot_corruption_errors, plot_error_vs_severity, plot_mce_bars
 from .stimuli import edge_image, gabor_kernel, grating, pushpull_from_kernel
+from .suppression import detectability, plot_detectability, preferred_stimulus, response_variants
 from .widgets import (
     CorruptionExplorer,
     CorruptionFrames,
@@ -55,4 +66,6 @@ __all__ = [
     "plot_error_vs_severity", "plot_feature_maps", "plot_kernel_spectra", "plot_kernels", "plot_mce_bars",
     "plot_pull_upsampling", "plot_snr_curves", "plot_training_curves", "pushpull_explorer", "pushpull_frame",
     "pushpull_from_kernel", "pushpull_output", "radial_profile", "snr_db", "spectrum_frequencies", "to_heatmap",
+    "attribution_overlap", "detectability", "gradcam_layer", "plot_detectability", "preferred_stimulus",
+    "response_variants",
 ]

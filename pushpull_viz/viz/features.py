@@ -22,6 +22,7 @@ the model; corruptions are always applied to the images in [0, 1], before normal
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -29,8 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..checks import as_images, check_alpha, check_channels, check_int, check_severity
-from ..layers import PushPullLayer, combine_responses, first_conv
+from ..checks import as_images, check_alpha, check_channels, check_int, check_number, check_severity
+from ..layers import PushPull2d, PushPullLayer, combine_responses, first_conv
 from .kernels import EPSILON, FirstLayer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 __all__ = [
+    "interior_mask",
     "layer_responses",
     "pushpull_output",
     "feature_snr",
@@ -66,6 +68,23 @@ def model_normalization(model: nn.Module) -> nn.Module | None:
         if isinstance(module, Normalize):
             return module
     return None
+
+
+def interior_mask(shape: Sequence[int], margin: int, device: torch.device | str | None = None) -> Tensor:
+    """A boolean ``(H, W)`` mask, False within ``margin`` pixels of the border.
+
+    Zero padding makes a bright image look like an edge at its border; a layer responds there (for
+    a push-pull layer mostly through the wide pull kernel), so colour limits and measures that should
+    describe the image exclude that margin. A margin too large for the map leaves the centre pixel.
+
+    >>> interior_mask((5, 5), 1).int().sum().item()
+    9
+    """
+    height, width = shape[-2:]
+    mask = torch.zeros(height, width, dtype=torch.bool, device=device)
+    top, left = min(margin, (height - 1) // 2), min(margin, (width - 1) // 2)
+    mask[top:height - top, left:width - left] = True
+    return mask
 
 
 def _resolve(layer: nn.Module, normalize: Normalization, argument: str = "layer") -> tuple[FirstLayer, Callable | None]:
@@ -354,6 +373,14 @@ def feature_snr(layer: nn.Module | Mapping[str, nn.Module], images: Tensor, nois
     return frame
 
 
+def _border_of(layer: FirstLayer) -> int:
+    """Pixels at the border of a layer's maps that see the zero padding: half its widest kernel."""
+    if isinstance(layer, PushPull2d):
+        return max(layer.pull_kernel_size) // 2
+    kernel = layer.push.kernel_size if isinstance(layer, PushPullLayer) else layer.kernel_size
+    return max(kernel) // 2
+
+
 def _default_name(layer: nn.Module) -> str:
     found = first_conv(layer) if isinstance(layer, nn.Module) else layer
     return "push-pull" if isinstance(found, PushPullLayer) else "conv"
@@ -410,10 +437,16 @@ class FeatureMapPlot:
 
     def __init__(self, layers: Mapping[str, nn.Module] | nn.Module, image: Tensor, noisy_image: Tensor | None = None,
                  channels: int | Sequence[int] | None = None, *, alpha: float | None = None,
-                 normalize: Normalization = "auto", noise_label: str | None = None) -> None:
+                 normalize: Normalization = "auto", noise_label: str | None = None,
+                 border: int | str = "auto", quantile: float = 0.995) -> None:
         named = dict(layers) if isinstance(layers, Mapping) else {_default_name(layers): layers}
         if not named:
             raise ValueError("layers must be a non-empty mapping {name: layer} (or one layer)")
+        if not (border == "auto" or (isinstance(border, int) and not isinstance(border, bool) and border >= 0)):
+            raise ValueError(f"border must be 'auto' or a number of pixels >= 0, got {border!r}")
+        self._quantile = check_number(quantile, "quantile", 0.5)
+        if self._quantile > 1:
+            raise ValueError(f"quantile must lie in [0.5, 1], got {quantile!r}")
         self._alpha = check_alpha(alpha) if alpha is not None else None
         self._layers = {name: _resolve(value, normalize, f"layers[{name!r}]") for name, value in named.items()}
         self._check_image(image, "image")
@@ -423,6 +456,8 @@ class FeatureMapPlot:
         out_channels = min(found.out_channels for found, _ in self._layers.values())
         self.channels = check_channels(channels, out_channels, default_max=8)
         self._noise_label = noise_label
+        # colour limits ignore this many pixels at the border, where the zero padding makes an edge
+        self.border = max(_border_of(found) for found, _ in self._layers.values()) if border == "auto" else border
         self.maps: dict[str, dict[str, dict[str, Tensor]]] = {name: {} for name in self._layers}
         # full push and pull maps (all channels, on the layer's device) of each push-pull layer and condition
         self._branches: dict[str, dict[str, tuple[Tensor, Tensor]]] = {}
@@ -473,12 +508,17 @@ class FeatureMapPlot:
                 rows.append((row_type, name, {c: self.maps[name][c][kind] for c in self._images}))
         return rows
 
-    @staticmethod
-    def _limits(rows: list[tuple[str, str, dict[str, Tensor]]]) -> dict[str, float]:
-        limits: dict[str, float] = {}
+    def _limits(self, rows: list[tuple[str, str, dict[str, Tensor]]]) -> dict[str, float]:
+        """Per row type: the ``quantile`` of ``|value|`` over the interior pixels (``border`` excluded) of
+        every map of that type, so neither a padding edge nor a few outliers set the scale."""
+        values: dict[str, list[Tensor]] = {}
         for row_type, _, maps in rows:
-            peak = max(m.abs().nan_to_num(0.0).max().item() if m.numel() else 0.0 for m in maps.values())
-            limits[row_type] = max(limits.get(row_type, 0.0), peak)
+            for m in maps.values():
+                if m.numel():
+                    inside = m[..., interior_mask(m.shape, self.border, m.device)]
+                    values.setdefault(row_type, []).append(inside.abs().nan_to_num(0.0).flatten().float())
+        limits = {k: torch.quantile(torch.cat(v), self._quantile).item() if v else 0.0 for k, v in values.items()}
+        limits.update({row_type: 0.0 for row_type, _, _ in rows if row_type not in limits})
         return {k: (v if v > 0 and math.isfinite(v) else EPSILON) for k, v in limits.items()}
 
     def _row_label(self, row_type: str, name: str) -> str:
@@ -542,7 +582,7 @@ class FeatureMapPlot:
                 artists[condition] = ax.imshow(strip.numpy(), cmap=cmap, vmin=-limit if symmetric else 0.0, vmax=limit,
                                                interpolation="nearest")
                 ax.set_yticks([])
-                ax.set_xticks(centres, [str(c) for c in self.channels], fontsize=7)
+                ax.set_xticks(centres, [str(c) for c in self.channels], fontsize=8)
                 ax.tick_params(length=0, pad=1)
                 if j == 0:
                     ax.set_ylabel(self._row_label(row_type, name), **ROW_LABEL_STYLE)
@@ -550,14 +590,20 @@ class FeatureMapPlot:
                 if r == len(rows):
                     ax.set_xlabel("output channel", fontsize=8)
             colourbar = fig.colorbar(artists["clean"], cax=fig.add_subplot(grid[r, -1]))
-            colourbar.ax.tick_params(labelsize=6)
+            colourbar.ax.tick_params(labelsize=7)
             shared = counts[row_type] > 1
-            colourbar.set_label(f"shared by {counts[row_type]} rows" if shared else "response", fontsize=6)
+            colourbar.set_label(f"shared by {counts[row_type]} rows" if shared else "response", fontsize=7)
             self._row_artists.append({"type": row_type, "name": name, "images": artists, "label": label_axes})
         fig.suptitle(self._suptitle(), fontsize=10)
-        fig.supxlabel("colour scale shared within each row type (conv output / push / pull / PP output), across the "
-                      "clean and noisy strips and all layers; grey = gaps between channels", fontsize=7)
+        width_chars = max(60, int(fig.get_figwidth() * 15))  # about 8-point characters per inch
+        fig.supxlabel(textwrap.fill(self._scale_note(), width_chars), fontsize=8)
         return fig
+
+    def _scale_note(self) -> str:
+        quantile = "largest |value|" if self._quantile == 1 else f"{100 * self._quantile:g}th percentile of |value|"
+        border = f", {self.border}-pixel border excluded (zero-padding edges)" if self.border else ""
+        return (f"colour scale shared within each row type (conv / push / pull / PP output) across clean and noisy "
+                f"strips and all layers, set by the {quantile}{border}; grey = gaps between channels")
 
     def _suptitle(self) -> str:
         first = "First-layer response maps, clean vs noisy" if len(self._images) == 2 else "First-layer response maps"
@@ -622,7 +668,8 @@ def _placeholder_engine() -> type:
 
 def plot_feature_maps(layers: Mapping[str, nn.Module] | nn.Module, image: Tensor, noisy_image: Tensor | None = None,
                       channels: int | Sequence[int] | None = None, *, alpha: float | None = None,
-                      normalize: Normalization = "auto", noise_label: str | None = None) -> Figure:
+                      normalize: Normalization = "auto", noise_label: str | None = None,
+                      border: int | str = "auto", quantile: float = 0.995) -> Figure:
     """Response maps of first layers on a clean image and (optionally) a noisy one, side by side.
 
     Rows: the input images, then for each layer given either the plain conv output
@@ -643,6 +690,10 @@ def plot_feature_maps(layers: Mapping[str, nn.Module] | nn.Module, image: Tensor
         alpha: inhibition strength for the push-pull outputs instead of each layer's own.
         normalize: input normalisation, see :func:`layer_responses`.
         noise_label: how the noise is described in the column title (e.g. ``"sigma^2=0.2"``).
+        border: pixels at the map border left out when setting colour limits: ``"auto"`` (half the widest
+            kernel, the pixels that see the zero padding) or a number.
+        quantile: the colour limit of a row type is this quantile of ``|value|`` over its interior pixels
+            (1 = the largest); larger values are drawn at the end of the scale.
 
     Returns:
         The figure: an input row (1-2 axes) and one row of 1-2 axes per map, each row
@@ -661,7 +712,7 @@ def plot_feature_maps(layers: Mapping[str, nn.Module] | nn.Module, image: Tensor
         >>> plt.close(fig)
     """
     return FeatureMapPlot(layers, image, noisy_image, channels, alpha=alpha, normalize=normalize,
-                          noise_label=noise_label).figure
+                          noise_label=noise_label, border=border, quantile=quantile).figure
 
 
 def plot_snr_curves(df: pandas.DataFrame, *, title: str | None = None) -> Figure:

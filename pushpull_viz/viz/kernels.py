@@ -305,7 +305,7 @@ def plot_kernels(layer: nn.Module, channels: int | Sequence[int] | None = None, 
             mappable = ax.imshow(image.numpy(), cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
         ax.set_yticks([])
-        ax.set_xticks(centres.tolist(), [str(c) for c in picked], fontsize=7)
+        ax.set_xticks(centres.tolist(), [str(c) for c in picked], fontsize=8)
         ax.tick_params(length=0)
     axes[-1, 0].set_xlabel("output channel")
     colourbar = fig.colorbar(mappable, ax=axes[:, 0].tolist(), shrink=min(1.0, 4.0 / len(rows) + 0.3),
@@ -375,7 +375,7 @@ def plot_pull_upsampling(layer: nn.Module, out_channel: int = 0, in_channel: int
         ax.set_xlabel("x (image pixels)")
         if annotate:
             for (r, c), v in zip(((r, c) for r in range(h) for c in range(w)), values.flatten().tolist(), strict=True):
-                ax.text(c - w / 2 + 0.5, r - h / 2 + 0.5, f"{v:.2f}", ha="center", va="center", fontsize=6,
+                ax.text(c - w / 2 + 0.5, r - h / 2 + 0.5, f"{v:.2f}", ha="center", va="center", fontsize=7,
                         color="white" if abs(v) > 0.6 * limit else "black")
     axes[0].set_ylabel("y (image pixels)")
     colourbar = fig.colorbar(mappable, ax=axes.tolist(), fraction=0.03, pad=0.01)
@@ -465,7 +465,7 @@ def plot_kernel_spectra(layer: nn.Module, channels: int | Sequence[int] | None =
                                  interpolation="nearest")
             ax.set_xticks([-0.5, 0, 0.5])
             ax.set_yticks([-0.5, 0, 0.5])
-            ax.tick_params(labelsize=6)
+            ax.tick_params(labelsize=7)
             if r == 0:
                 ax.set_title(f"ch {channel}", fontsize=9)
             if j == 0:
@@ -473,7 +473,7 @@ def plot_kernel_spectra(layer: nn.Module, channels: int | Sequence[int] | None =
             else:
                 ax.set_yticklabels([])
             if r == len(rows) - 1:
-                ax.set_xlabel("f_x (cyc/px)", fontsize=7)
+                ax.set_xlabel("f_x (cyc/px)", fontsize=8)
             else:
                 ax.set_xticklabels([])
     colourbar = fig.colorbar(mappable, ax=axes[:len(rows)].flatten().tolist(), fraction=0.03, pad=0.01)
@@ -485,12 +485,12 @@ def plot_kernel_spectra(layer: nn.Module, channels: int | Sequence[int] | None =
             radii, profile = radial_profile(spectrum[j])
             ax.plot(radii.numpy(), profile.numpy(), style, label=label.split(" ")[0])
             profile_max = max(profile_max, profile.max().item())
-        ax.set_xlabel("|f| (cyc/px)", fontsize=7)
-        ax.tick_params(labelsize=6)
+        ax.set_xlabel("|f| (cyc/px)", fontsize=8)
+        ax.tick_params(labelsize=7)
         ax.set_xlim(0, 0.5)
         if j == 0:
             ax.set_ylabel("radial mean |H|\n(linear)", fontsize=8)
-            ax.legend(fontsize=6, loc="upper right")
+            ax.legend(fontsize=8, loc="upper right")
     for ax in axes[-1]:
         ax.set_ylim(0, max(profile_max, EPSILON) * 1.05)
     combine = f"input channel {input_channel}" if input_channel is not None else (

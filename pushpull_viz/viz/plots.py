@@ -29,6 +29,10 @@ def plot_training_curves(histories: Mapping[str, pandas.DataFrame]):  # noqa: F8
         sns.lineplot(frame.assign(test_percent=100 * frame["test_accuracy"]), x="epoch", y="test_percent",
                      hue="run", marker="o", ax=axes[0, 1])
         axes[0, 1].set(ylabel="test accuracy (%)", title="How accurate on clean test images?")
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes.flat:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     fig.tight_layout()
     return fig
 

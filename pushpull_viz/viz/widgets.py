@@ -56,6 +56,7 @@ from ..corruptions import (
     resolve_corruptions,
 )
 from ..layers import DEFAULT_ALPHA, DEFAULT_SCALE, PushPull2d, PushPullLayer, named_first_conv, pull_geometry
+from .features import interior_mask
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -67,6 +68,7 @@ __all__ = [
     "PushPullFrames",
     "corruption_explorer",
     "corruption_frame",
+    "explorer_limits",
     "pushpull_explorer",
     "pushpull_frame",
 ]
@@ -397,6 +399,52 @@ def corruption_frame(models: nn.Module | Mapping[str, nn.Module], image: Any, co
     return CorruptionFrames(models, image, seed, cache_size=1)(corruption, severity)
 
 
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8 (times a power of ten) that is >= ``value``: colour
+    limits that do not twitch with every small change of the data.
+
+    >>> nice_ceiling(0.29), nice_ceiling(1.58), nice_ceiling(45.0)
+    (0.3, 2.0, 50.0)
+    """
+    if not (value > 0 and math.isfinite(value)):
+        return 1e-6
+    exponent = math.floor(math.log10(value))
+    for step in (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
+        candidate = round(step * 10.0 ** exponent, 12)
+        if candidate >= value * (1 - 1e-12):
+            return candidate
+    return 10.0 ** (exponent + 1)  # pragma: no cover - 10.0 above always matches
+
+
+def explorer_limits(push: np.ndarray, pull: np.ndarray, output: np.ndarray, alpha_max: float | None,
+                    border: int) -> tuple[float, float]:
+    """Colour limits of the explorer: ``(top of the push / pull scale, symmetric output limit)``.
+
+    Both come from the interior of the maps (``border`` pixels left out: the zero padding makes an
+    edge there) and ignore the top 0.5% (``quantile`` 0.995). With ``alpha_max`` the output limit
+    covers every alpha from 0 to ``alpha_max`` (the output lies between ``-alpha_max * pull`` and
+    ``push``), so moving the alpha slider changes the picture, not the colour bar; with None it fits
+    the current output.
+
+    Shape:
+        - push, pull, output: ``(H, W)``.
+
+    Example:
+        >>> push, pull = np.ones((5, 5)), np.full((5, 5), 2.0)
+        >>> explorer_limits(push, pull, push - pull, alpha_max=3.0, border=0)
+        (2.0, 6.0)
+    """
+    inside = interior_mask(push.shape, border).numpy()
+
+    def robust(values: np.ndarray) -> float:
+        return float(np.quantile(np.abs(values[inside]), 0.995)) if inside.any() else 0.0
+
+    top = max(robust(push), robust(pull), 1e-6)
+    if alpha_max is None:
+        return top, max(robust(output), 1e-6)
+    return top, max(robust(push), robust(alpha_max * pull), 1e-6)
+
+
 # ------------------------------------------------------------------------------------ rendering
 def _new_figure(width: float, height: float, dpi: int) -> Figure:
     """A figure on its own Agg canvas, not registered with pyplot (never auto-shown, never leaked)."""
@@ -435,9 +483,13 @@ class _Explorer:
         self.redraws = 0
 
     def _render(self) -> None:
-        self.figure.canvas.draw()
+        self.draw()
         self.redraws += 1
         self.view.value = _png(self.figure)
+
+    def draw(self) -> None:
+        """Draw the figure into its Agg buffer (what the PNG is made from)."""
+        self.figure.canvas.draw()
 
     def _on_change(self, _change=None) -> None:
         if not self._muted:
@@ -454,7 +506,8 @@ class PushPullExplorer(_Explorer):
 
     def __init__(self, layer: nn.Module, image: Any, channel: int = 0, corruption: str = "mnist_gaussian_noise",
                  seed: int = 0, alpha: float | None = None, scale: float | None = None, noise_level: float = 0.0,
-                 max_noise: float | None = None, normalize: Normalization | None = None, dpi: int = 80) -> None:
+                 max_noise: float | None = None, normalize: Normalization | None = None, dpi: int = 100,
+                 lock_scale: bool = True) -> None:
         import ipywidgets as widgets
 
         self.frames = PushPullFrames(layer, image, corruption, seed, normalize)
@@ -483,12 +536,15 @@ class PushPullExplorer(_Explorer):
                                                 style=style, continuous_update=True)
         self.channel_slider = widgets.IntSlider(value=channel, min=0, max=pp.out_channels - 1,
                                                 description="channel", style=style)
+        self.lock_box = widgets.Checkbox(value=bool(lock_scale), description="lock colour scale over alpha",
+                                         style=style, indent=False)
         self._build_figure(dpi)
+        self._background, self._background_state = None, None
         self._setup_view()
-        for slider in (self.alpha_slider, self.scale_slider, self.noise_slider, self.channel_slider):
+        for slider in (self.alpha_slider, self.scale_slider, self.noise_slider, self.channel_slider, self.lock_box):
             slider.observe(self._on_change, names="value")
         controls = widgets.HBox([widgets.VBox([self.alpha_slider, self.scale_slider]),
-                                 widgets.VBox([self.noise_slider, self.channel_slider])])
+                                 widgets.VBox([self.noise_slider, self.channel_slider, self.lock_box])])
         self.widget = widgets.VBox([controls, self.view])
         self.widget.explorer = self
         self.redraw()
@@ -516,18 +572,56 @@ class PushPullExplorer(_Explorer):
         for ax in axes:
             ax.set_xticks([])
             ax.set_yticks([])
-        self.titles = [ax.set_title("", fontsize=9) for ax in axes]
-        figure.colorbar(self.images["pull"], cax=bars[0]).set_label("push / pull response", fontsize=8)
-        figure.colorbar(self.images["output"], cax=bars[1]).set_label("output", fontsize=8)
+        # a fixed title position (y=1): matplotlib would otherwise move titles it finds hidden during a draw
+        self.titles = [ax.set_title("", fontsize=9, y=1.0) for ax in axes]
+        self.bar_labels = []
+        for bar, key, label in ((bars[0], "pull", "push / pull response"), (bars[1], "output", "output")):
+            colourbar = figure.colorbar(self.images[key], cax=bar)
+            colourbar.set_label(label, fontsize=8)
+            self.bar_labels.append(colourbar.ax.yaxis.label)
+        from matplotlib.ticker import MaxNLocator
+
         for bar in bars:
             bar.tick_params(labelsize=7)
+            bar.yaxis.set_major_locator(MaxNLocator(4))  # fewer tick labels: text is most of a redraw's cost
         self.suptitle = figure.suptitle("", fontsize=10, y=0.98)
+
+    def draw(self) -> None:
+        """Draw the figure. While the colour limits stay the same (with the scale locked, every alpha step;
+        the limits are rounded up to a "nice" value, so most small noise steps too), only the four maps and
+        the titles are drawn, over a saved background with the axes and colour bars; otherwise everything."""
+        canvas = self.figure.canvas
+        spines = [spine for image in self.images.values() for spine in image.axes.spines.values()]
+        moving = (*self.images.values(), *self.titles, *spines, self.suptitle)
+        state = self._static_state()
+        if self._background is not None and state == self._background_state:
+            canvas.restore_region(self._background)
+        else:
+            for artist in moving:
+                artist.set_visible(False)
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self.figure.bbox)
+            self._background_state = state
+            for artist in moving:
+                artist.set_visible(True)
+        for image, title in zip(self.images.values(), self.titles, strict=True):
+            image.axes.draw_artist(image)
+            for spine in image.axes.spines.values():  # the frame is drawn over the image, as in a full draw
+                image.axes.draw_artist(spine)
+            image.axes.draw_artist(title)
+        self.figure.draw_artist(self.suptitle)
+
+    def _static_state(self) -> tuple:
+        """What the saved background shows: the colour bars (limits, labels) and the axes frames."""
+        return (tuple(image.get_clim() for image in self.images.values()),
+                tuple(label.get_text() for label in self.bar_labels))
 
     @property
     def values(self) -> dict[str, float]:
-        """The sliders' current values."""
+        """The sliders' current values (and whether the colour scale is locked over alpha)."""
         return {"alpha": self.alpha_slider.value, "scale": self.scale_slider.value,
-                "noise_level": self.noise_slider.value, "channel": self.channel_slider.value}
+                "noise_level": self.noise_slider.value, "channel": self.channel_slider.value,
+                "lock_scale": self.lock_box.value}
 
     def update(self, alpha: float | None = None, scale: float | None = None, noise_level: float | None = None,
                channel: int | None = None) -> None:
@@ -565,12 +659,17 @@ class PushPullExplorer(_Explorer):
         c = v["channel"]
         push, pull, out = frame["push"][c], frame["pull"][c], frame["output"][c]
         self.images["input"].set_data(frame["input"])
-        top = max(float(push.max()), float(pull.max()), 1e-6)
+        locked = self.lock_box.value
+        border = max(pull_geometry(self.frames.layer.push.kernel_size, v["scale"]).kernel_size) // 2
+        top, limit = (nice_ceiling(v) for v in explorer_limits(push, pull, out,
+                                                                self.alpha_slider.max if locked else None, border))
         for key, data in (("push", push), ("pull", pull)):
             self.images[key].set_data(data)
             self.images[key].set_clim(0.0, top)
         self.images["output"].set_data(out)
-        self.images["output"].set_clim(*_symmetric(float(np.abs(out).max())))
+        self.images["output"].set_clim(-limit, limit)
+        scope = f"scale fixed for alpha 0-{self.alpha_slider.max:g}" if locked else "scale of this alpha"
+        self.bar_labels[1].set_text(f"output ({scope})")
         pp = self.frames.layer
         side = pp.push.kernel_size
         pull_side = pull_geometry(side, v["scale"]).kernel_size
@@ -589,9 +688,15 @@ class PushPullExplorer(_Explorer):
 
 def pushpull_explorer(layer: nn.Module, image: Any, channel: int = 0, corruption: str = "mnist_gaussian_noise",
                       seed: int = 0, alpha: float | None = None, scale: float | None = None, noise_level: float = 0.0,
-                      max_noise: float | None = None, normalize: Normalization | None = None, dpi: int = 80):
+                      max_noise: float | None = None, normalize: Normalization | None = None, dpi: int = 100,
+                      lock_scale: bool = True):
     """Interactive view of a push-pull layer on one image: sliders for alpha, h, the noise level
     and the channel; panels for the noisy input, push, pull (shared colour scale) and output.
+
+    With ``lock_scale`` (the default; a check box in the widget) the output's colour scale covers
+    every alpha on the slider, so moving alpha shows the suppression instead of a rescaled colour
+    bar; unticked, each frame is scaled to its own range. Limits come from the interior of the maps
+    (:func:`explorer_limits`).
 
     Args:
         layer: a :class:`~pushpull_viz.layers.PushPull2d`, or a model holding one (its first
@@ -605,6 +710,7 @@ def pushpull_explorer(layer: nn.Module, image: Any, channel: int = 0, corruption
         max_noise: noise slider maximum (default: the corruption's largest level).
         normalize: ``(mean, std)`` before the layer (default: the model's, if a model is given).
         dpi: resolution of the rendered figure.
+        lock_scale: keep the colour scale fixed while alpha moves (see above).
 
     Returns:
         An ``ipywidgets.VBox`` to display; its ``.explorer`` attribute is the
@@ -618,7 +724,7 @@ def pushpull_explorer(layer: nn.Module, image: Any, channel: int = 0, corruption
         (0.0, 2)
     """
     return PushPullExplorer(layer, image, channel, corruption, seed, alpha, scale, noise_level, max_noise,
-                            normalize, dpi).widget
+                            normalize, dpi, lock_scale).widget
 
 
 class CorruptionExplorer(_Explorer):
