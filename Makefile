@@ -20,7 +20,13 @@ $(BIN)/pushpull-viz: pyproject.toml
 demo: $(BIN)/pushpull-viz
 	$(BIN)/pushpull-viz demo --out outputs/demo
 
+# Two test workers share the cores: each (and the notebook kernels it starts) gets half of them. With
+# every process using all cores, OpenMP threads oversubscribe the machine and spin-wait: on 2 cores a
+# notebook's training cell and a training test slowed each other down many times over.
+TEST_THREADS ?= $(shell $(PYTHON) -c "import os; print(max(1, (os.cpu_count() or 2) // 2))")
+
 test: $(BIN)/pushpull-viz
+	OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) \
 	$(BIN)/python -m pytest -n 2 --nbmake --nbmake-timeout=900 tests pushpull_viz notebooks/*.ipynb
 
 # ruff (settings in pyproject.toml): the package, tests, benchmarks, docs scripts and the notebooks
