@@ -213,12 +213,8 @@ def check_images(images: Any, argument: str = "images") -> None:
         raise ValueError(f"{argument} must be (N, C, H, W) with C = 1 or 3, got shape {tuple(images.shape)}")
     if images.dtype != torch.uint8 and not images.is_floating_point():
         raise ValueError(f"{argument} must be uint8 or floating point, got {images.dtype}")
-    if images.is_floating_point() and images.numel():
-        check_finite(images, argument)
-        low, high = images.min().item(), images.max().item()
-        if low < 0 or high > 1:
-            raise ValueError(f"float {argument} must lie in [0, 1] (found values in [{low:.3g}, {high:.3g}]); "
-                             "pass uint8 images or divide by 255")
+    if images.is_floating_point():
+        _check_unit_range(images, argument)
 
 
 def as_images(images: Any, argument: str = "images", *, channels: int | None = None, single: bool = False,
@@ -270,14 +266,22 @@ def as_images(images: Any, argument: str = "images", *, channels: int | None = N
     if not x.is_floating_point():
         raise TypeError(f"{argument} must be uint8 or floating point (in [0, 1]) images, got {x.dtype}")
     x = x.detach()
-    if x.numel():
+    if check_range:
+        _check_unit_range(x, argument)
+    else:
         check_finite(x, argument)
-        if check_range:
-            low, high = x.min().item(), x.max().item()
-            if low < 0 or high > 1:
-                raise ValueError(f"float {argument} must lie in [0, 1] (found [{low:.3g}, {high:.3g}]); "
-                                 "pass uint8 images or divide by 255")
     return x, batched
+
+
+def _check_unit_range(images: Tensor, argument: str) -> None:
+    """Float images: finite, and in [0, 1]."""
+    if not images.numel():
+        return
+    check_finite(images, argument)
+    low, high = images.min().item(), images.max().item()
+    if low < 0 or high > 1:
+        raise ValueError(f"float {argument} must lie in [0, 1] (found values in [{low:.3g}, {high:.3g}]); "
+                         "pass uint8 images or divide by 255")
 
 
 def check_conv_input(input: Any, weight: Tensor, groups: int = 1) -> None:

@@ -453,6 +453,7 @@ def test_alpha_accepts_numbers_and_tensors():
     layer.alpha = torch.full((1, 8, 1, 1), 0.25)
     x = torch.rand(1, 3, 8, 8)
     torch.testing.assert_close(layer(x), reference_of(layer, x))
+    assert "alpha=per-channel tensor" in repr(layer)
     learned = PushPull2d(3, 8, 3, trainable_alpha=True)
     with pytest.raises(ValueError, match="learns alpha"):
         learned.alpha = 0.5

@@ -7,7 +7,7 @@ paper's layer), ``pushpull_net.py`` (the 2024 unit), ``factory.py`` (layers by n
 convolution of a model).
 """
 
-from .base import DEFAULT_ALPHA, PushPullLayer, PushPullResponses, combine_responses
+from .base import DEFAULT_ALPHA, PushPullLayer, PushPullResponses, add_channel_bias, combine_responses
 from .factory import VARIANTS, create_pushpull, first_conv, given_options, named_first_conv, named_last_conv
 from .pull_kernel import (
     MAX_PULL_KERNEL_SIZE,
@@ -41,6 +41,7 @@ __all__ = [
     "PushPullNet2d",
     "PushPullResponses",
     "VARIANTS",
+    "add_channel_bias",
     "combine_responses",
     "create_pushpull",
     "first_conv",

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from ..checks import check_alpha, check_int, check_int_pair
 
-__all__ = ["DEFAULT_ALPHA", "PushPullLayer", "PushPullResponses", "combine_responses"]
+__all__ = ["DEFAULT_ALPHA", "PushPullLayer", "PushPullResponses", "add_channel_bias", "combine_responses"]
 
 #: The paper's inhibition strength (section 3: alpha = 1); every layer, model and command uses it
 #: unless given another value.
@@ -64,6 +64,17 @@ def combine_responses(push: Tensor, pull: Tensor, alpha: float | Tensor) -> Tens
     if isinstance(alpha, Tensor):
         return torch.addcmul(push, F.relu(alpha).reshape(()), pull, value=-1.0)
     return torch.sub(push, pull, alpha=check_alpha(alpha))
+
+
+def add_channel_bias(maps: Tensor, bias: Tensor | None) -> Tensor:
+    """``maps`` plus one bias value per channel (dimension 1 of ``(N, C, H, W)``, 0 of ``(C, H, W)``).
+
+    >>> add_channel_bias(torch.zeros(2, 1, 1), torch.tensor([1.0, 2.0])).flatten().tolist()
+    [1.0, 2.0]
+    """
+    if bias is None:
+        return maps
+    return maps + bias.view(-1, 1, 1)  # broadcasts over the batch dimension of (N, C, H, W) too
 
 
 class PushPullLayer(nn.Module):
@@ -144,4 +155,6 @@ class PushPullLayer(nn.Module):
         return combine_responses(push, pull, self.alpha if alpha is None else alpha)
 
     def _alpha_repr(self) -> str:
-        return "trainable" if self.trainable_alpha else f"{float(self.alpha):g}"
+        if self.trainable_alpha:
+            return "trainable"
+        return f"{float(self.alpha):g}" if not isinstance(self.alpha, Tensor) else "per-channel tensor"

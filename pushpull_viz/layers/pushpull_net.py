@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..checks import check_alpha, check_conv_input, check_int
-from .base import DEFAULT_ALPHA, PushPullLayer, PushPullResponses, combine_responses
+from .base import DEFAULT_ALPHA, PushPullLayer, PushPullResponses, add_channel_bias, combine_responses
 from .pull_kernel import pushpull_net_pull_kernel
 from .push_pull import IntPair, Relu
 
@@ -63,7 +63,7 @@ def pushpull_net2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, al
     alpha = check_alpha(alpha)
     push, pull = pushpull_net_responses(input, weight, stride, padding, dilation, groups, avg_kernel_size, relus=relus)
     out = combine_responses(push, pull, alpha)
-    return out if bias is None else out + bias.view(1, -1, 1, 1)
+    return add_channel_bias(out, bias)
 
 
 class PushPullNet2d(PushPullLayer):
@@ -121,10 +121,7 @@ class PushPullNet2d(PushPullLayer):
         Shape:
             - push, pull: ``(N, C_out, H, W)`` or ``(C_out, H, W)``; output: the same.
         """
-        out = super().output_from_responses(push, pull, alpha)
-        if self.bias is None:
-            return out
-        return out + (self.bias.view(-1, 1, 1) if push.dim() == 3 else self.bias.view(1, -1, 1, 1))
+        return add_channel_bias(super().output_from_responses(push, pull, alpha), self.bias)
 
     def extra_repr(self) -> str:
         return f"alpha={self._alpha_repr()}, avg_kernel_size={self.avg_kernel_size}"

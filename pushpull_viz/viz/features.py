@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..checks import as_images, check_alpha, check_channels, check_int, check_number, check_severity
-from ..layers import PushPull2d, PushPullLayer, combine_responses, first_conv
+from ..layers import PushPull2d, PushPullLayer, add_channel_bias, combine_responses, first_conv
 from .kernels import EPSILON, FirstLayer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,6 +44,7 @@ __all__ = [
     "layer_responses",
     "pushpull_output",
     "feature_snr",
+    "robust_limit",
     "snr_db",
     "FeatureMapPlot",
     "plot_feature_maps",
@@ -85,6 +86,21 @@ def interior_mask(shape: Sequence[int], margin: int, device: torch.device | str 
     top, left = min(margin, (height - 1) // 2), min(margin, (width - 1) // 2)
     mask[top:height - top, left:width - left] = True
     return mask
+
+
+def robust_limit(maps: Sequence[Tensor], border: int, quantile: float = 0.995) -> float:
+    """The ``quantile`` of ``|value|`` over the interior pixels (``border`` left out, see
+    :func:`interior_mask`) of all ``maps``: a colour limit that neither a padding edge nor a few
+    outliers set. 0 for no pixels.
+
+    >>> m = torch.zeros(5, 5); m[0, 0] = 100.0; m[2, 2] = 1.0
+    >>> robust_limit([m], border=1, quantile=1.0)
+    1.0
+    """
+    values = [m[..., interior_mask(m.shape, border, m.device)].abs().nan_to_num(0.0).flatten().float()
+              for m in maps if m.numel()]
+    values = torch.cat(values) if values else torch.zeros(0)
+    return torch.quantile(values, quantile).item() if values.numel() else 0.0
 
 
 def _resolve(layer: nn.Module, normalize: Normalization, argument: str = "layer") -> tuple[FirstLayer, Callable | None]:
@@ -130,10 +146,7 @@ def pushpull_output(push: Tensor, pull: Tensor, alpha: float | Tensor, bias: Ten
         >>> pushpull_output(torch.tensor([2.0, 0.0]), torch.tensor([1.0, 3.0]), 0.5).tolist()
         [1.5, -1.5]
     """
-    out = combine_responses(push, pull, alpha)
-    if bias is not None:
-        out = out + (bias.view(-1, 1, 1) if push.dim() == 3 else bias.view(1, -1, 1, 1))
-    return out
+    return add_channel_bias(combine_responses(push, pull, alpha), bias)
 
 
 def _responses(layer: FirstLayer, x: Tensor, alpha: float | Tensor | None) -> dict[str, Tensor]:
@@ -511,14 +524,10 @@ class FeatureMapPlot:
     def _limits(self, rows: list[tuple[str, str, dict[str, Tensor]]]) -> dict[str, float]:
         """Per row type: the ``quantile`` of ``|value|`` over the interior pixels (``border`` excluded) of
         every map of that type, so neither a padding edge nor a few outliers set the scale."""
-        values: dict[str, list[Tensor]] = {}
+        maps_of: dict[str, list[Tensor]] = {}
         for row_type, _, maps in rows:
-            for m in maps.values():
-                if m.numel():
-                    inside = m[..., interior_mask(m.shape, self.border, m.device)]
-                    values.setdefault(row_type, []).append(inside.abs().nan_to_num(0.0).flatten().float())
-        limits = {k: torch.quantile(torch.cat(v), self._quantile).item() if v else 0.0 for k, v in values.items()}
-        limits.update({row_type: 0.0 for row_type, _, _ in rows if row_type not in limits})
+            maps_of.setdefault(row_type, []).extend(maps.values())
+        limits = {k: robust_limit(v, self.border, self._quantile) for k, v in maps_of.items()}
         return {k: (v if v > 0 and math.isfinite(v) else EPSILON) for k, v in limits.items()}
 
     def _row_label(self, row_type: str, name: str) -> str:

@@ -79,22 +79,31 @@ def response_variants(layer: PushPull2d, x: Tensor, alpha: float) -> dict[str, T
         >>> sorted(maps), bool((maps["pull only"] <= 0).all())
         (['pull only', 'push only', 'push-pull', 'wide conv'], True)
     """
-    alpha = check_alpha(alpha)
+    return _combine(layer, _branches(layer, x), check_alpha(alpha))
+
+
+def _branches(layer: PushPull2d, x: Tensor) -> dict[str, Tensor]:
+    """What does not depend on alpha: the rectified push and pull, and the wide control."""
     push, pull = layer.push_pull_responses(x)
     wide_kernel = upsample_kernel(layer.push.weight, layer.interp_h, layer.interp_w)  # k_up: the pull's support
     wide = F.conv2d(x, wide_kernel, layer.push.bias, layer.push.stride, layer.pull_padding, layer.push.dilation,
                     layer.push.groups)
+    return {"push": push, "pull": pull, "wide": F.relu(wide)}
+
+
+def _combine(layer: PushPull2d, branches: dict[str, Tensor], alpha: float) -> dict[str, Tensor]:
+    push, pull = branches["push"], branches["pull"]
     return {"push-pull": layer.output_from_responses(push, pull, alpha), "push only": push,
-            "pull only": -alpha * pull, "wide conv": F.relu(wide)}
+            "pull only": -alpha * pull, "wide conv": branches["wide"]}
 
 
-def _readouts(layer: PushPull2d, x: Tensor, alpha: float, channel: int, region: Tensor,
-              readout: str) -> dict[str, Tensor]:
-    """Each response of unit ``channel`` averaged over ``region``, per image: ``{response: (N,)}``."""
-    maps = response_variants(layer, x, alpha)
+def _readouts(layer: PushPull2d, branches: dict[str, Tensor], alpha: float, readout: str) -> dict[str, Tensor]:
+    """Each response of one unit averaged over its region, per image: ``{response: (N,)}``, from the
+    unit's branch values in that region, ``(N, pixels)``."""
+    maps = _combine(layer, branches, alpha)
     if readout == "rectified":
         maps = {name: F.relu(value) for name, value in maps.items()}
-    return {name: value[:, channel][:, region].mean(1).cpu() for name, value in maps.items()}
+    return {name: value.mean(1).cpu() for name, value in maps.items()}
 
 
 def preferred_stimulus(layer: nn.Module, channel: int, size: int, contrast: float = 1.0) -> Tensor:
@@ -216,20 +225,21 @@ def detectability(layer: nn.Module, noise_levels: Sequence[float], alphas: Seque
                 raise ValueError(f"channel {channel} does not respond to the stimulus (its push response is 0 "
                                  "everywhere); give a stimulus it prefers")
 
-            def readouts(images: Tensor, alpha: float, channel: int = channel, region: Tensor = region):
-                return _readouts(found, prepare(images), alpha, channel, region, readout)
+            def unit(images: Tensor, channel: int = channel, region: Tensor = region) -> dict[str, Tensor]:
+                """The unit's branch values in its region: the convolutions, once per image set."""
+                return {k: v[:, channel][:, region] for k, v in _branches(found, prepare(images)).items()}
 
+            def noisy(image: Tensor, level: float) -> Tensor:  # the same draws for pattern and blank
+                repeated = image.expand(trials, *image.shape).contiguous()
+                return corrupt_at_level(repeated, corruption, level, torch.Generator().manual_seed(seed))
+
+            clean_unit, blank_unit = unit(pattern[None]), unit(blank[None])
+            noisy_units = {level: (unit(noisy(pattern, level)), unit(noisy(blank, level))) for level in levels}
             for alpha in alphas:
-                clean = {k: float(v[0]) for k, v in readouts(pattern[None], alpha).items()}
-                blank_clean = {k: float(v[0]) for k, v in readouts(blank[None], alpha).items()}
+                clean = {k: float(v[0]) for k, v in _readouts(found, clean_unit, alpha, readout).items()}
+                blank_clean = {k: float(v[0]) for k, v in _readouts(found, blank_unit, alpha, readout).items()}
                 for level in levels:
-                    generator = torch.Generator().manual_seed(seed)
-                    signal_images = corrupt_at_level(pattern.expand(trials, *pattern.shape).contiguous(), corruption,
-                                                      level, generator)
-                    generator = torch.Generator().manual_seed(seed)
-                    noise_images = corrupt_at_level(blank.expand(trials, *blank.shape).contiguous(), corruption,
-                                                    level, generator)
-                    signal, noise = readouts(signal_images, alpha), readouts(noise_images, alpha)
+                    signal, noise = (_readouts(found, branches, alpha, readout) for branches in noisy_units[level])
                     for name in RESPONSES:
                         if alpha != alphas[0] and name in ("push only", "wide conv"):
                             continue  # independent of alpha: one row each

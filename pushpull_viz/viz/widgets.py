@@ -56,7 +56,7 @@ from ..corruptions import (
     resolve_corruptions,
 )
 from ..layers import DEFAULT_ALPHA, DEFAULT_SCALE, PushPull2d, PushPullLayer, named_first_conv, pull_geometry
-from .features import interior_mask
+from .features import robust_limit
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -434,10 +434,8 @@ def explorer_limits(push: np.ndarray, pull: np.ndarray, output: np.ndarray, alph
         >>> explorer_limits(push, pull, push - pull, alpha_max=3.0, border=0)
         (2.0, 6.0)
     """
-    inside = interior_mask(push.shape, border).numpy()
-
     def robust(values: np.ndarray) -> float:
-        return float(np.quantile(np.abs(values[inside]), 0.995)) if inside.any() else 0.0
+        return robust_limit([torch.from_numpy(np.asarray(values, dtype=np.float32))], border)
 
     top = max(robust(push), robust(pull), 1e-6)
     if alpha_max is None:
