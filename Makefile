@@ -9,7 +9,7 @@ BIN     = $(VENV)/bin
 PUSHPULL_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export PUSHPULL_DATA
 
-.PHONY: demo test lint bench notebooks clean
+.PHONY: demo test lint bench notebooks slides slides-offline explorer clean
 
 $(BIN)/pushpull-viz: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,23 @@ bench: $(BIN)/pushpull-viz
 
 notebooks: $(BIN)/pushpull-viz
 	$(BIN)/python notebooks/build.py --execute
+
+# reveal.js decks of the committed notebooks in outputs/slides/ (see README, "Giving the talk")
+slides: $(BIN)/pushpull-viz
+	$(BIN)/python notebooks/slides.py --out outputs/slides
+
+# the same decks with reveal.js and require.js beside them (from the npm registry, once), so that they
+# open without a network; formulas still need MathJax's CDN and show as TeX source offline
+slides-offline: $(BIN)/pushpull-viz
+	mkdir -p outputs/slides
+	cd outputs/slides && npm pack --silent reveal.js@4.6.1 requirejs@2.3.6 >/dev/null && rm -rf reveal.js && \
+	mkdir reveal.js && tar -xzf reveal.js-4.6.1.tgz -C reveal.js --strip-components=1 && \
+	tar -xzf requirejs-2.3.6.tgz package/require.js --strip-components=1 && rm -f reveal.js-4.6.1.tgz requirejs-2.3.6.tgz
+	$(BIN)/python notebooks/slides.py --out outputs/slides
+
+# the no-Python explorer: one HTML file with alpha and noise sliders
+explorer: $(BIN)/pushpull-viz
+	$(BIN)/pushpull-viz explorer --out outputs/explorer.html
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

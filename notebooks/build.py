@@ -1,4 +1,4 @@
-"""Write (and optionally execute) the five notebooks from the cell sources in ``notebooks/cells/``.
+"""Write (and optionally execute) the notebooks from the cell sources in ``notebooks/cells/``.
 
 The cell sources are the one place to edit a notebook; this script turns each into an
 ``.ipynb`` and, with ``--execute``, runs it top to bottom (quick mode unless
@@ -7,6 +7,7 @@ The cell sources are the one place to edit a notebook; this script turns each in
     python notebooks/build.py                 # write the notebooks without outputs
     python notebooks/build.py --execute       # write and run them (quick mode, this machine)
     python notebooks/build.py 04 --execute    # only notebook 04
+    python notebooks/build.py --slides-only   # refresh the slide metadata, keep the outputs
 
 A cell source file is plain Python in "percent" format: ``# %% [markdown]`` starts a markdown
 cell (its lines are comments), ``# %%`` a code cell, ``# %% tags=["parameters"]`` a code cell
@@ -51,6 +52,42 @@ def parse(path: Path) -> nbformat.NotebookNode:
     return notebook
 
 
+def _shows_something(cell: nbformat.NotebookNode) -> bool:
+    """A figure, a widget, a table or printed text among a code cell's outputs."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stdout" and output.get("text", "").strip():
+            return True
+        if output.get("output_type") in ("display_data", "execute_result"):
+            return True
+    return False
+
+
+def add_slide_metadata(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Slide types for ``jupyter nbconvert --to slides`` (code is hidden in the decks, see slides.py).
+
+    A ``#`` or ``##`` heading starts a slide, a ``###`` heading a sub-slide; each code cell that shows
+    something (a figure, a widget, a table, printed text) gets a sub-slide of its own, and the prose
+    right after it another; code cells that show nothing (set-up, parameters) are skipped.
+    """
+    previous_was_output = False
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            first = cell.source.lstrip().split("\n", 1)[0]
+            if first.startswith(("# ", "## ")):
+                kind = "slide"
+            elif first.startswith("### ") or previous_was_output:
+                kind = "subslide"
+            else:
+                kind = "-"
+            previous_was_output = False
+        elif _shows_something(cell) and "parameters" not in cell.metadata.get("tags", []):
+            kind, previous_was_output = "subslide", True
+        else:
+            kind = "skip"
+        cell.metadata["slideshow"] = {"slide_type": kind}
+    return notebook
+
+
 def execute(notebook: nbformat.NotebookNode, timeout: int) -> None:
     from nbclient import NotebookClient
 
@@ -63,18 +100,27 @@ def main() -> None:
     parser.add_argument("only", nargs="*", help="notebook number prefixes (default: all)")
     parser.add_argument("--execute", action="store_true", help="run each notebook and keep its outputs")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    parser.add_argument("--slides-only", action="store_true",
+                        help="only (re)write the slide metadata of the committed notebooks, keeping their outputs")
     args = parser.parse_args()
     sources = sorted(CELLS.glob("[0-9][0-9]_*.py"))
     if args.only:
         sources = [s for s in sources if any(s.name.startswith(p) for p in args.only)]
     for source in sources:
+        target = HERE / f"{source.stem}.ipynb"
+        if args.slides_only:
+            notebook = add_slide_metadata(nbformat.read(target, as_version=4))
+            nbformat.write(notebook, target.with_suffix(".ipynb.tmp"))
+            os.replace(target.with_suffix(".ipynb.tmp"), target)
+            print(f"slide metadata written to {target.relative_to(HERE.parent)}")
+            continue
         notebook = parse(source)
         if args.execute:
             start = time.perf_counter()
             execute(notebook, args.timeout)
             print(f"{source.stem}: executed in {time.perf_counter() - start:.0f} s "
                   f"(mode {os.environ.get('PUSHPULL_MODE', 'quick')})", file=sys.stderr)
-        target = HERE / f"{source.stem}.ipynb"
+        add_slide_metadata(notebook)
         temporary = target.with_suffix(".ipynb.tmp")
         nbformat.write(notebook, temporary)
         os.replace(temporary, target)

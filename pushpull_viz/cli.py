@@ -273,12 +273,50 @@ def _cmd_reproduce(args: argparse.Namespace) -> None:
     for flag, folder in (("--out", args.out), ("--runs", args.runs), ("--export-weights", args.export_weights)):
         if folder is not None:
             check_output_folder(folder, flag)
-    plan = study_plan(quick=args.quick, epochs=args.epochs, seeds=args.seeds, models=args.models,
-                      sweep=not args.no_sweep, sweep_seeds=args.sweep_seeds)
     import shlex
 
+    command = "pushpull-viz " + shlex.join(args.argv)
+    if args.study == "cifar10-jpeg75":
+        from .reproduce import reproduce_cifar
+
+        mnist_only = [flag for flag, value in (("--quick", args.quick), ("--seeds", args.seeds),
+                                               ("--models", args.models), ("--no-sweep", args.no_sweep),
+                                               ("--sweep-seeds", args.sweep_seeds),
+                                               ("--export-weights", args.export_weights)) if value]
+        if mnist_only:
+            raise ValueError(f"{', '.join(mnist_only)} belong to the mnist study; the cifar10-jpeg75 study takes "
+                             "--recipe, --epochs, --seed, --compare, --train-subset and --test-subset")
+        others = {}
+        for item in args.compare or []:
+            label, sep, path = item.partition("=")
+            if not sep or not label or not path:
+                raise ValueError(f"--compare takes LABEL=CHECKPOINT, got {item!r}")
+            others[label] = path
+        for flag, value in (("--epochs", args.epochs), ("--train-subset", args.train_subset),
+                            ("--test-subset", args.test_subset)):
+            if value is not None and value < 1:
+                raise ValueError(f"{flag} must be a positive integer, got {value}")
+        out = args.out if args.out != "results/mnist" else "results/cifar10-jpeg75"
+        check_output_folder(out, "--out")
+        reproduce_cifar(out, args.data_root, args.recipe or "resnet-gpu", args.epochs, args.seed, args.runs,
+                        args.device, others, train_images=args.train_subset, test_images=args.test_subset,
+                        progress=not args.no_progress, command=command)
+        return
+    if args.recipe or args.compare or args.train_subset or args.test_subset:
+        raise ValueError("--recipe, --compare, --train-subset and --test-subset belong to the cifar10-jpeg75 study")
+    plan = study_plan(quick=args.quick, epochs=args.epochs, seeds=args.seeds, models=args.models,
+                      sweep=not args.no_sweep, sweep_seeds=args.sweep_seeds)
     reproduce_mnist(args.out, args.data_root, plan, runs=args.runs, device=args.device, progress=not args.no_progress,
-                    command="pushpull-viz " + shlex.join(args.argv), export_weights=args.export_weights)
+                    command=command, export_weights=args.export_weights)
+
+
+def _cmd_explorer(args: argparse.Namespace) -> None:
+    from .io import check_output_file
+    from .viz.explorer_html import write_explorer_html
+
+    check_output_file(args.out, "--out")
+    path = write_explorer_html(args.out, seed=args.seed)
+    print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB): open it in any browser, no Python or network needed")
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -394,22 +432,40 @@ def build_parser() -> argparse.ArgumentParser:
                                            "the paper's noise suites, sweep alpha and h, and write tables, figures "
                                            "and README.md into --out. Reruns reuse finished and resume unfinished "
                                            "runs.")
-    reproduce.add_argument("study", choices=["mnist"], help="which study")
-    reproduce.add_argument("--out", default="results/mnist", help="results folder (default: %(default)s)")
+    reproduce.add_argument("study", choices=["mnist", "cifar10-jpeg75"],
+                           help="mnist: the paper's MNIST study; cifar10-jpeg75: ResNet-20 and ResNet-20-PP trained "
+                                "as a pair on the JPEG-75 copy of CIFAR-10 and tested on CIFAR-10-C made from it")
+    reproduce.add_argument("--out", default="results/mnist",
+                           help="results folder (default: results/mnist, or results/cifar10-jpeg75)")
     reproduce.add_argument("--runs", default=None,
                            help="training-run folder (default: runs/reproduce-mnist-<epochs>ep)")
     reproduce.add_argument("--quick", action="store_true", help="a small smoke run (CI), not a result")
-    reproduce.add_argument("--epochs", type=int, default=None, help="shorten the paper's 90 epochs (milestones scale)")
+    reproduce.add_argument("--epochs", type=int, default=None,
+                           help="mnist: shorten the paper's 90 epochs (milestones scale); cifar10-jpeg75: the "
+                                "recipe's epochs")
     reproduce.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: 0 1 2)")
     reproduce.add_argument("--models", nargs="+", default=None, help="subset of lenet-a lenet-b lenet-c lenet-d")
     reproduce.add_argument("--no-sweep", action="store_true", help="skip the alpha x h sweep")
     reproduce.add_argument("--sweep-seeds", type=int, nargs="+", default=None,
                            help="seeds of the alpha x h sweep, averaged on the page (default: the first of --seeds)")
+    reproduce.add_argument("--recipe", default=None, help="cifar10-jpeg75: training recipe (default: resnet-gpu)")
+    reproduce.add_argument("--compare", nargs="+", default=None, metavar="LABEL=CHECKPOINT",
+                           help="cifar10-jpeg75: also test these checkpoints on the same corrupted images")
+    reproduce.add_argument("--train-subset", type=int, default=None, help="cifar10-jpeg75: train on N random images")
+    reproduce.add_argument("--test-subset", type=int, default=None, help="cifar10-jpeg75: test on N random images")
     reproduce.add_argument("--export-weights", default=None, metavar="FOLDER",
                            help="also export LeNet-A and -PP (best seed, final weights) with model cards into FOLDER, "
                                 "e.g. pushpull_viz/weights")
     _add_common(reproduce)
     reproduce.set_defaults(func=_cmd_reproduce)
+
+    explorer = sub.add_parser("explorer", help="write a self-contained HTML page with alpha and noise sliders",
+                              description="Precompute first-layer responses (9 alphas x 6 noise levels, a Gabor "
+                                          "kernel and a learned LeNet-A-PP kernel) and write them with two sliders "
+                                          "into one HTML file that needs no Python, server or network.")
+    explorer.add_argument("--out", default="outputs/explorer.html", help="the HTML file (default: %(default)s)")
+    explorer.add_argument("--seed", type=int, default=0, help="the noise draw (default: %(default)s)")
+    explorer.set_defaults(func=_cmd_explorer)
 
     demo = sub.add_parser("demo", help="the main job: LeNet vs push-pull LeNet on noisy MNIST, with a report",
                           description="Train a LeNet and a push-pull LeNet on MNIST, test them on noisy digits and "

@@ -1,4 +1,6 @@
-"""Reproduce the paper's MNIST study (section 4.1) with this package: one command, resumable.
+"""Reproduce the paper's studies with this package: one command each, resumable.
+
+**MNIST (section 4.1)**, :func:`reproduce_mnist`:
 
 LeNets A-D (paper Table 1) with a plain and a push-pull first layer (h = 2, alpha = 1), several
 seeds each, tested on clean digits, Gaussian noise of increasing variance (the grid includes the
@@ -10,6 +12,12 @@ trained model), ``mnist_results.csv`` and ``sweep.csv`` (all rows), ``summary.cs
 over seeds), the figures, ``commands.txt`` and ``README.md`` (tables next to the paper's numbers).
 Training runs live in ``runs`` (default ``runs/reproduce-mnist-<epochs>ep``, not meant for version control):
 finished runs are reused and unfinished ones resumed when the command is run again.
+
+**CIFAR (section 4.2), on the offline JPEG-75 copy**, :func:`reproduce_cifar`: ResNet-20 and
+ResNet-20-PP (h = 2, alpha = 1) trained as a pair (same seed, same initial weights apart from the
+first layer's function, same batches), then tested on the clean test images and on all 19 x 5
+CIFAR-10-C corruptions generated from them, beside any other checkpoints (e.g. the authors') on
+the very same corrupted batches. ``pushpull-viz reproduce cifar10-jpeg75 --out results/cifar10-jpeg75``.
 """
 
 from __future__ import annotations
@@ -32,7 +40,8 @@ from .report import markdown_table, save_figure
 from .robustness import evaluate
 from .train import Recipe, get_recipe, resolve_device, train_or_resume
 
-__all__ = ["MNIST_MODELS", "StudyPlan", "export_study_weights", "reproduce_mnist", "study_plan"]
+__all__ = ["MNIST_MODELS", "StudyPlan", "export_study_weights", "reproduce_cifar", "reproduce_mnist",
+           "study_plan"]
 
 MNIST_MODELS = ("lenet-a", "lenet-b", "lenet-c", "lenet-d")
 
@@ -489,3 +498,116 @@ def _page(summary, sweep, context, paired=None) -> str:
               "`runs.csv` (one row per training run: epochs, training minutes, final test accuracy), "
               "`commands.txt`.", ""]
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ CIFAR
+
+def reproduce_cifar(out: str | os.PathLike = "results/cifar10-jpeg75", data_root: str | os.PathLike | None = None,
+                    recipe: str | Recipe = "resnet-gpu", epochs: int | None = None, seed: int = 0,
+                    runs: str | os.PathLike | None = None, device=None, others: dict[str, str] | None = None,
+                    model: str = "resnet20", train_images: int | None = None, test_images: int | None = None,
+                    progress: bool = True, command: str | None = None) -> dict[str, Any]:
+    """Train ``model`` plain and push-pull (h = 2, alpha = 1) as a pair on the JPEG-75 copy of
+    CIFAR-10, test both (and the checkpoints in ``others``) on the clean test images and on
+    CIFAR-10-C generated from them, and write the tables.
+
+    The pair shares the seed, hence the initial weights (the push kernel is drawn exactly like the
+    plain convolution) and the batches in the same order: only the first layer's function differs.
+    Every model sees the same corrupted batches (:func:`~pushpull_viz.robustness.evaluate`).
+
+    Args:
+        out: results folder: ``results.csv`` (tidy: model x corruption x severity), ``summary.csv``
+            (clean error, E_corr, mCE, relative mCE per model), ``epochs.csv`` (per-epoch logs of
+            both runs), ``runs.csv``, ``context.json`` (device, versions, times) and ``commands.txt``.
+        data_root: folder holding ``cifar10-jpeg75/`` (default ``$PUSHPULL_DATA``).
+        recipe, epochs: the training recipe (:data:`~pushpull_viz.train.RECIPES`) and its epochs.
+        seed: the pair's seed (initialisation, batches, augmentation) and the corruption seed.
+        runs: folder of the two training runs (default ``runs/cifar10-jpeg75-<recipe>-<epochs>ep``);
+            finished runs are reused, unfinished ones resumed.
+        device: where to train and test (default: the best available).
+        others: ``{label: checkpoint path}`` tested beside the pair, e.g. the authors' checkpoints.
+        model: the architecture (default ``"resnet20"``).
+        train_images, test_images: random subsets (a smoke run; the results then say so).
+        command: the command line to record.
+
+    Returns:
+        ``{"results", "summary", "epochs", "files", "seconds"}``.
+    """
+    import json
+
+    import pandas as pd
+
+    from .data import load_dataset
+    from .models import load_model_from_checkpoint
+    from .robustness import summary_table
+
+    started = time.perf_counter()
+    recipe = get_recipe(recipe, **({} if epochs is None else {"epochs": epochs}))
+    out = Path(out)
+    runs = Path(runs) if runs is not None else Path("runs") / f"cifar10-jpeg75-{recipe.name}-{recipe.epochs}ep"
+    with FolderLock(out, "results folder"), FolderLock(runs, "runs folder"):
+        device = resolve_device(device)
+        train = load_dataset("cifar10-jpeg75", "train", data_root)
+        test = load_dataset("cifar10-jpeg75", "test", data_root)
+        generator = torch.Generator().manual_seed(seed)
+        if train_images:
+            train = train.subset(torch.randperm(len(train), generator=generator)[:train_images])
+        if test_images:
+            test = test.subset(torch.randperm(len(test), generator=generator)[:test_images])
+        models, run_rows, histories = {}, [], []
+        for pushpull in (False, True):
+            label = f"{_paper_label(model, pushpull)} (this project)"
+            folder = runs / (f"{model}-pp_a1_h2_seed{seed}" if pushpull else f"{model}_seed{seed}")
+            build = {"pushpull": True, "alpha": 1.0, "scale": 2.0} if pushpull else {"pushpull": False}
+            print(f"[{time.perf_counter() - started:6.0f} s] {folder.name}: {recipe.name}, {recipe.epochs} epochs, "
+                  f"{len(train)} images, {device}", flush=True)
+            models[label], history = train_or_resume(model, folder, (train, test), recipe, seed, device, progress,
+                                                     "cifar10-jpeg75", **build)
+            histories.append(history.assign(model=label))
+            run_rows.append({"model": label, "run": folder.as_posix(), "pushpull": pushpull, "seed": seed,
+                             "epochs": len(history), "train_seconds": float(history["train_seconds"].sum()),
+                             "final_test_accuracy": float(history["test_accuracy"].iloc[-1])})
+        for label, path in (others or {}).items():
+            models[label] = load_model_from_checkpoint(path, map_location="cpu")
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        tested = time.perf_counter()
+        results = evaluate(models, test.images, test.labels, ["cifar10-c"], device=device, seed=seed,
+                           batch_size=recipe.eval_batch_size, progress=progress)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        test_seconds = time.perf_counter() - tested
+        summary = summary_table(results)
+        epochs_table = pd.concat(histories, ignore_index=True)
+        files = [atomic_write_text(out / "results.csv", results.to_csv(index=False)),
+                 atomic_write_text(out / "summary.csv", summary.to_csv(index=False)),
+                 atomic_write_text(out / "epochs.csv", epochs_table.to_csv(index=False)),
+                 atomic_write_text(out / "runs.csv", pd.DataFrame(run_rows).to_csv(index=False))]
+        sets = results[["corruption", "severity"]].drop_duplicates().shape[0]
+        command = command or " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
+        context = {
+            "when": time.strftime("%Y-%m-%d"), "command": command, "recipe": recipe.to_dict(), "seed": seed,
+            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"{device} "
+                      f"({platform.machine()}, {os.cpu_count()} CPU cores)",
+            "torch": torch.__version__, "train_images": len(train), "test_images": len(test),
+            "data": "the JPEG-75 copy of CIFAR-10 (not CIFAR-10): trained on its train split, tested on its "
+                    "test split and on CIFAR-10-C corruptions generated from it",
+            "test_sets": int(sets), "models_tested": list(models),
+            "test_seconds": test_seconds, "test_images_per_second_per_model": sets * len(test) / test_seconds,
+            "seconds": time.perf_counter() - started,
+        }
+        files.append(atomic_write_text(out / "context.json", json.dumps(context, indent=2)))
+        files.append(atomic_write_text(out / "commands.txt", command + "\n"))
+        print(summary.assign(clean_error=100 * summary["clean_error"],
+                             corruption_error=100 * summary["corruption_error"]).round(2).to_string(index=False))
+        print(f"tested {len(models)} models on {sets} sets of {len(test)} images in {test_seconds:.1f} s; "
+              f"wrote {len(files)} files to {out} in {context['seconds']:.0f} s")
+        return {"results": results, "summary": summary, "epochs": epochs_table, "files": files,
+                "seconds": context["seconds"]}
+
+
+def _paper_label(model: str, pushpull: bool) -> str:
+    from .paper import paper_model_name
+
+    name = paper_model_name(model) or model
+    return f"{name}-PP" if pushpull else name

@@ -137,6 +137,11 @@ RECIPES: dict[str, Recipe] = {
         Recipe("resnet-quick", epochs=30, batch_size=128, lr=0.1, weight_decay=5e-4, schedule="onecycle",
                crop_padding=4, flip=True,
                description="Short CIFAR run for ResNets/AlexNet: 30 epochs, one-cycle lr (peak 0.1), crop + flip"),
+        Recipe("resnet-gpu", epochs=30, batch_size=512, lr=0.4, weight_decay=5e-4, schedule="onecycle",
+               crop_padding=4, flip=True, eval_batch_size=2000,
+               description="One-GPU CIFAR run for ResNets: 30 epochs, batch 512, one-cycle lr (peak 0.4, the "
+                           "batch-128 peak 0.1 scaled with the batch), crop + flip; with AMP and channels_last, as "
+                           "fit uses them on CUDA"),
         Recipe("densenet-quick", epochs=30, batch_size=64, lr=0.1, weight_decay=1e-4, schedule="onecycle",
                crop_padding=4, flip=True,
                description="Short CIFAR run for DenseNets: 30 epochs, batch 64, one-cycle lr (peak 0.1), crop + flip"),

@@ -50,7 +50,17 @@ def _close_figures():
 
 @pytest.fixture(params=DEVICES)
 def device(request) -> torch.device:
-    return torch.device(request.param)
+    """Each device in turn; on CUDA with full float32 convolutions and products (TF32 off), so that
+    the same tolerances hold as on the CPU (TF32 rounds to about 3e-4; tests/test_gpu.py checks it)."""
+    if request.param != "cuda":
+        yield torch.device(request.param)
+        return
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield torch.device(request.param)
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def write_idx(root: Path, split: str, images: np.ndarray, labels: np.ndarray, packed: bool,

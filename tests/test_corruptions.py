@@ -76,3 +76,37 @@ def test_bad_input_is_rejected():
         corrupt(torch.rand(1, 28, 28), "mnist_gaussian_noise", 1)
     with pytest.raises(ValueError, match="uint8 or floating"):
         corrupt(torch.zeros(1, 1, 4, 4, dtype=torch.int32), "mnist_gaussian_noise", 1)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_jpeg_round_trip_gives_pillows_images(channels):
+    """The JPEG corruption encodes with libjpeg through torchvision (threaded): the images must be
+    Pillow's, as the CIFAR-10-C script makes them, whatever the chunking."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from pushpull_viz.corruptions import cifar_digital
+
+    g = torch.Generator().manual_seed(0)
+    smooth = torch.nn.functional.interpolate(torch.rand(40, channels, 8, 8, generator=g), size=32, mode="bicubic")
+    images = (255 * (smooth + 0.05 * torch.rand(smooth.shape, generator=g)).clamp(0, 1)).round().to(torch.uint8)
+    for severity, quality in enumerate(corruption_info("jpeg_compression").levels, start=1):
+        expected = []
+        for image in images.permute(0, 2, 3, 1).numpy():
+            buffer = io.BytesIO()
+            Image.fromarray(image[..., 0] if channels == 1 else image).save(buffer, format="JPEG", quality=quality)
+            buffer.seek(0)
+            expected.append(torch.from_numpy(np.asarray(Image.open(buffer)).copy()).reshape(32, 32, channels))
+        expected = torch.stack(expected).permute(0, 3, 1, 2)
+        assert torch.equal(corrupt(images, "jpeg_compression", severity), expected), (channels, quality)
+    whole = corrupt(images, "jpeg_compression", 5)
+    chunk, threads = cifar_digital._JPEG_CHUNK, torch.get_num_threads()
+    try:
+        cifar_digital._JPEG_CHUNK = 7  # six chunks on a pool of two threads
+        torch.set_num_threads(2)
+        assert torch.equal(corrupt(images, "jpeg_compression", 5), whole)
+    finally:
+        cifar_digital._JPEG_CHUNK = chunk
+        torch.set_num_threads(threads)

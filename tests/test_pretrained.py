@@ -14,24 +14,27 @@ def test_shipped_weights_are_weights_only_and_small():
     assert {"lenet-a", "lenet-a-pp"} <= set(list_pretrained())
     for name in list_pretrained():
         path = WEIGHTS_DIR / f"{name}.pt"
-        assert path.stat().st_size < 1_000_000
+        assert path.stat().st_size < 1_200_000  # a float32 ResNet-20 is 1.1 MB, a LeNet 0.25 MB
         data = torch.load(path, weights_only=True)
         assert data["format"] == "pushpull-viz-weights/1" and "optimizer" not in data
         card = pretrained_card(name)
-        assert card["commands"] and card["recipe"] and isinstance(card["seed"], int) and card["dataset"] == "mnist"
+        assert card["commands"] and card["recipe"] and isinstance(card["seed"], int)
+        assert card["dataset"] in ("mnist", "cifar10-jpeg75")
     assert (WEIGHTS_DIR / "README.md").read_text().count("## ") == len(list_pretrained())
 
 
-def test_shipped_lenets_match_their_cards(data_root):
+def test_shipped_weights_match_their_cards(data_root):
+    """Each shipped model gets its card's clean test accuracy here on the CPU (the ResNets were
+    trained and tested on a GPU: one image in 10,000 may flip)."""
     from pushpull_viz.data import load_dataset
 
-    test = load_dataset("mnist", "test", data_root)
+    tests = {dataset: load_dataset(dataset, "test", data_root) for dataset in ("mnist", "cifar10-jpeg75")}
     for name in list_pretrained():
         model = load_pretrained(name)
         assert (type(model.conv1).__name__ == "PushPull2d") == ("-pp" in name)
-        accuracy, _ = evaluate_accuracy(model, test, device="cpu")
+        accuracy, _ = evaluate_accuracy(model, tests[model.card["dataset"]], device="cpu")
         expected = model.card.get("test_accuracy") or model.card["best_test_accuracy"]  # older cards: best epoch
-        assert accuracy == pytest.approx(expected, abs=1e-4)
+        assert accuracy == pytest.approx(expected, abs=1e-4 if model.card["dataset"] == "mnist" else 2e-4)
 
 
 def test_unknown_name_lists_the_shipped_ones():

@@ -136,3 +136,43 @@ def test_h1_pushpull_lenet_is_the_plain_lenet(alpha):
     grads = {n.replace(".push.", "."): p.grad for n, p in pushpull.named_parameters() if p.grad is not None}
     for name, param in plain.named_parameters():
         torch.testing.assert_close(grads[name], param.grad, rtol=1e-12, atol=1e-14)
+
+
+def test_cifar_pair_is_trained_tested_beside_other_checkpoints_and_reused(data_root, official_checkpoints, tmp_path,
+                                                                          capsys):
+    """`reproduce cifar10-jpeg75` end to end on a few images: the pair, the authors' checkpoint on the same
+    corrupted images, all 19 x 5 sets, the tables; a rerun reuses the finished runs."""
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    authors = official_checkpoints / "resnet-20" / "model_best.pth.tar"
+    argv = ["reproduce", "cifar10-jpeg75", "--out", str(out), "--runs", str(runs), "--epochs", "1",
+            "--train-subset", "128", "--test-subset", "20", "--device", "cpu", "--no-progress",
+            "--data-root", str(data_root), "--compare", f"ResNet-20 (authors)={authors}"]
+    assert main(argv) == 0
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary["model"]) == ["ResNet-20 (this project)", "ResNet-20-PP (this project)", "ResNet-20 (authors)"]
+    assert (summary["n_corruptions"] == 19).all()
+    results = pd.read_csv(out / "results.csv")
+    assert len(results) == 3 * (1 + 19 * 5) and (results["n"] == 20).all()
+    epochs = pd.read_csv(out / "epochs.csv")
+    assert list(epochs["model"]) == ["ResNet-20 (this project)", "ResNet-20-PP (this project)"]
+    context = (out / "context.json").read_text()
+    assert "JPEG-75 copy of CIFAR-10 (not CIFAR-10)" in context and '"train_images": 128' in context
+    assert (out / "commands.txt").read_text().startswith("pushpull-viz reproduce cifar10-jpeg75")
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert capsys.readouterr().out.count("reusing the finished run") == 2
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--quick"], "--quick belong to the mnist study"),
+    (["--compare", "no-label.pt"], "--compare takes LABEL=CHECKPOINT"),
+    (["--epochs", "0"], "--epochs must be a positive integer"),
+])
+def test_cifar_study_argument_errors(extra, message, tmp_path, capsys):
+    assert main(["reproduce", "cifar10-jpeg75", "--out", str(tmp_path / "o"), *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_mnist_study_refuses_cifar_options(tmp_path, capsys):
+    assert main(["reproduce", "mnist", "--out", str(tmp_path / "o"), "--recipe", "resnet-gpu"]) == 2
+    assert "belong to the cifar10-jpeg75 study" in capsys.readouterr().err

@@ -88,7 +88,7 @@ _NOTES = {
     "spatter": "exact Euclidean distance instead of OpenCV's 5x5 chamfer; no-drop images stay unchanged",
     "elastic_transform": "full-precision resampling (OpenCV's warpAffine uses 1/32 pixel)",
     "pixelate": "Pillow's BOX filter as resampling matrices, without Pillow's 8-bit rounding between passes",
-    "jpeg_compression": "Pillow encoder on the CPU",
+    "jpeg_compression": "libjpeg through torchvision.io on the CPU (the images Pillow makes)",
 }
 
 for _name in CIFAR10C_ALL:

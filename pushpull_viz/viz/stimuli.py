@@ -87,6 +87,31 @@ def edge_image(size: int = 32, theta: float = 0.0, low: float = 0.2, high: float
     return torch.where(side, torch.tensor(high), torch.tensor(low))[None]
 
 
+def bar_image(size: int = 28, theta: float = 45.0, width: float = 3.0, length: float | None = None,
+              low: float = 0.0, high: float = 1.0) -> Tensor:
+    """A bright straight bar through the centre on a dark background, like a pen stroke of an MNIST
+    digit: ``high`` within ``width / 2`` pixels of the bar's axis (at angle ``theta`` degrees from
+    the x axis, y pointing down) and within ``length / 2`` of the centre along it (default: 60% of
+    the image), ``low`` elsewhere, with a one-pixel linear ramp at its sides.
+
+    Shape:
+        Output ``(1, size, size)``.
+
+    Example:
+        >>> bar = bar_image(9, theta=0, width=1, length=5)
+        >>> [round(v, 1) for v in bar[0, 4].tolist()], float(bar[0, 0, 4])
+        ([0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0], 0.0)
+    """
+    length = 0.6 * size if length is None else length
+    t = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
+    y, x = torch.meshgrid(t, t, indexing="ij")
+    angle = math.radians(theta)
+    along = x * math.cos(angle) + y * math.sin(angle)
+    across = -x * math.sin(angle) + y * math.cos(angle)
+    inside = (width / 2 + 0.5 - across.abs()).clamp(0, 1) * (length / 2 + 0.5 - along.abs()).clamp(0, 1)
+    return (low + (high - low) * inside)[None]
+
+
 def pushpull_from_kernel(kernel: Tensor, alpha: float | None = None, scale: float | None = None):
     """A one-channel :class:`~pushpull_viz.PushPull2d` whose push kernel is ``kernel``
     (``padding`` keeps the image size), and the plain ``nn.Conv2d`` with the same weights.
