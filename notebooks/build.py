@@ -11,7 +11,9 @@ The cell sources are the one place to edit a notebook; this script turns each in
 
 A cell source file is plain Python in "percent" format: ``# %% [markdown]`` starts a markdown
 cell (its lines are comments), ``# %%`` a code cell, ``# %% tags=["parameters"]`` a code cell
-with tags.
+with tags. Exercise solutions sit between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (nbgrader's
+markers), with ``### STUB: answer = None`` lines for the student: ``notebooks/NN_*.ipynb`` is the
+instructor edition (solutions in place), ``notebooks/exercises/NN_*.ipynb`` the student edition.
 """
 
 from __future__ import annotations
@@ -30,8 +32,42 @@ HERE = Path(__file__).resolve().parent
 CELLS = HERE / "cells"
 
 
-def parse(path: Path) -> nbformat.NotebookNode:
-    """Percent-format source -> notebook."""
+BEGIN, END, STUB = "### BEGIN SOLUTION", "### END SOLUTION", "### STUB:"
+STUDENT = HERE / "exercises"
+
+
+def edition(code: str, which: str) -> str:
+    """A code cell's text in the ``"instructor"`` edition (solutions in place between nbgrader's
+    ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers, stub lines dropped) or the ``"student"``
+    edition (each solution region replaced by its ``### STUB:`` lines)."""
+    if which not in ("instructor", "student"):
+        raise ValueError(f"edition must be 'instructor' or 'student', got {which!r}")
+    out, inside = [], False
+    for line in code.splitlines():
+        stripped = line.strip()
+        if stripped == BEGIN:
+            inside = True
+            if which == "instructor":
+                out.append(line)
+        elif stripped == END:
+            inside = False
+            if which == "instructor":
+                out.append(line)
+        elif stripped.startswith(STUB):
+            if which == "student":
+                out.append(line[:len(line) - len(line.lstrip())] + stripped[len(STUB):].strip())
+        elif not inside or which == "instructor":
+            out.append(line)
+    if inside:
+        raise ValueError(f"a solution region is not closed with {END!r}")
+    text = "\n".join(out)
+    while "\n\n\n\n" in text:
+        text = text.replace("\n\n\n\n", "\n\n\n")
+    return text.strip("\n")
+
+
+def parse(path: Path, which: str = "instructor") -> nbformat.NotebookNode:
+    """Percent-format source -> notebook (the instructor edition unless ``which="student"``)."""
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata["language_info"] = {"name": "python"}
@@ -42,7 +78,7 @@ def parse(path: Path) -> nbformat.NotebookNode:
             text = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in body.splitlines())
             notebook.cells.append(nbformat.v4.new_markdown_cell(text))
         else:
-            cell = nbformat.v4.new_code_cell(body)
+            cell = nbformat.v4.new_code_cell(edition(body, which))
             tags = re.search(r"tags=(\[.*\])", header)
             if tags:
                 cell.metadata["tags"] = json.loads(tags.group(1))
@@ -121,6 +157,12 @@ def main() -> None:
             print(f"{source.stem}: executed in {time.perf_counter() - start:.0f} s "
                   f"(mode {os.environ.get('PUSHPULL_MODE', 'quick')})", file=sys.stderr)
         add_slide_metadata(notebook)
+        if BEGIN in source.read_text():  # exercises: also the student edition, unexecuted
+            STUDENT.mkdir(exist_ok=True)
+            student = STUDENT / target.name
+            nbformat.write(parse(source, "student"), student.with_suffix(".ipynb.tmp"))
+            os.replace(student.with_suffix(".ipynb.tmp"), student)
+            print(f"wrote {student.relative_to(HERE.parent)} (student edition)")
         temporary = target.with_suffix(".ipynb.tmp")
         nbformat.write(notebook, temporary)
         os.replace(temporary, target)

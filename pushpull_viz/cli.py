@@ -310,6 +310,25 @@ def _cmd_reproduce(args: argparse.Namespace) -> None:
                     command=command, export_weights=args.export_weights)
 
 
+def _cmd_grade(args: argparse.Namespace) -> None:
+    from .exercises import grade
+    from .io import atomic_write_text, check_output_file
+
+    if args.out:
+        check_output_file(args.out, "--out")
+    for path in args.notebooks:
+        if not (Path(path).is_dir() or (Path(path).suffix == ".ipynb" and Path(path).is_file())):
+            raise ValueError(f"notebooks: {path} is neither a .ipynb file nor a folder of them")
+    table = grade(args.notebooks, timeout=args.timeout)
+    summary = table.assign(passed=table["status"].isin(["correct", "submitted for marking"])).groupby(
+        "notebook", sort=False).agg(passed=("passed", "sum"), exercises=("exercise", "count"),
+                                    error=("error", "first"))
+    print(summary.to_string())
+    if args.out:
+        atomic_write_text(args.out, table.to_csv(index=False))
+        print(f"wrote {args.out} ({len(table)} rows: notebook, exercise, status, message, error)")
+
+
 def _cmd_explorer(args: argparse.Namespace) -> None:
     from .io import check_output_file
     from .viz.explorer_html import write_explorer_html
@@ -458,6 +477,15 @@ def build_parser() -> argparse.ArgumentParser:
                                 "e.g. pushpull_viz/weights")
     _add_common(reproduce)
     reproduce.set_defaults(func=_cmd_reproduce)
+
+    grade = sub.add_parser("grade", help="run exercise notebooks and tabulate their checks (CSV)",
+                           description="Run each notebook (a student's copy of notebooks/exercises/*.ipynb) top to "
+                                       "bottom and write one row per notebook and exercise: correct, incorrect, "
+                                       "not done yet, submitted for marking, or not attempted.")
+    grade.add_argument("notebooks", nargs="+", help=".ipynb files or folders of them")
+    grade.add_argument("--out", default=None, help="write the table to this CSV file")
+    grade.add_argument("--timeout", type=int, default=900, help="seconds per cell (default: %(default)s)")
+    grade.set_defaults(func=_cmd_grade)
 
     explorer = sub.add_parser("explorer", help="write a self-contained HTML page with alpha and noise sliders",
                               description="Precompute first-layer responses (9 alphas x 6 noise levels, a Gabor "

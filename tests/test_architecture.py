@@ -14,7 +14,7 @@ LAYERS = {
     "models": 2, "corruptions": 2,
     "convert": 3, "train": 3, "robustness": 3, "pretrained": 3,
     "viz": 4, "notebook": 4,
-    "demo": 5, "reproduce": 5,
+    "demo": 5, "reproduce": 5, "exercises": 5,
     "cli": 6,
 }
 
