@@ -27,7 +27,7 @@ TEST_THREADS ?= $(shell $(PYTHON) -c "import os; print(max(1, (os.cpu_count() or
 
 test: $(BIN)/pushpull-viz
 	OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) \
-	$(BIN)/python -m pytest -n 2 --nbmake --nbmake-timeout=900 tests pushpull_viz notebooks/*.ipynb
+	$(BIN)/python -m pytest -n 2 --nbmake --nbmake-timeout=900 --durations=10 tests pushpull_viz notebooks/*.ipynb
 
 # ruff (settings in pyproject.toml): the package, tests, benchmarks, docs scripts and the notebooks
 lint: $(BIN)/pushpull-viz

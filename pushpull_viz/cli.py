@@ -234,9 +234,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     if summary is not None:
         shown = summary.assign(clean_error=100 * summary["clean_error"],
                                corruption_error=100 * summary["corruption_error"])
+        n = int(summary["n_corruptions"].iloc[0])
         print(f"\nsummary (errors in %; mCE and relative mCE normalised by {summary['baseline'].iloc[0]}, "
-              f"over {summary['n_corruptions'].iloc[0]} corruptions):")
+              f"over {n} corruption{'s' if n != 1 else ''}):")
         print(shown.drop(columns=["baseline"]).round(2).to_string(index=False))
+        if summary["baseline"].iloc[0].startswith("alexnet-cifar"):
+            print("(mCE 100 = the errors of the paper's CIFAR AlexNet on the same corruptions; above 100 is worse "
+                  "than that AlexNet, below is better; relative mCE does the same with each error's increase over "
+                  "the clean error)")
     if args.out:
         atomic_write_text(args.out, results.to_csv(index=False))
         print(f"wrote {args.out}")

@@ -218,12 +218,20 @@ def load_dataset(
     key = name.lower()
     if key not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)} or 'folder:PATH'")
+    classes = {"mnist": MNIST_CLASSES, "fashion-mnist": FASHION_MNIST_CLASSES}.get(key, CIFAR10_CLASSES)
+    label = f"{CIFAR10_JPEG75_LABEL if key == 'cifar10-jpeg75' else DATASETS[key]} {split}"
+    data_root = resolve_data_root(root, required=False)
+    if data_root is None and use_cache:  # no data root: the whole split decoded earlier, if the cache has it
+        found = _from_cache_only(key, split)
+        if found is not None:
+            return ImageTensors(*found, classes, label)
     if key == "cifar10-jpeg75":
-        images, labels = load_cifar10_jpeg75(split, root, use_cache=use_cache)
-        return ImageTensors(images, labels, CIFAR10_CLASSES, f"{CIFAR10_JPEG75_LABEL} {split}")
-    data_root = resolve_data_root(root, required=not download)
-    if data_root is None:  # neither an argument nor $PUSHPULL_DATA: torchvision downloads into the cache
-        data_root = cache_dir() / "datasets"
+        images, labels = load_cifar10_jpeg75(split, data_root, use_cache=use_cache)
+        return ImageTensors(images, labels, CIFAR10_CLASSES, label)
+    if data_root is None:
+        if not download:
+            resolve_data_root(root, required=True)  # raises: no data root, and no download allowed
+        data_root = cache_dir() / "datasets"  # torchvision downloads into the cache
         data_root.mkdir(parents=True, exist_ok=True)
     if key in ("mnist", "fashion-mnist"):
         images, labels = _load_mnist_like(key, split, data_root, download, use_cache)
@@ -232,6 +240,35 @@ def load_dataset(
         images, labels = _load_cifar10(split, data_root, download, use_cache)
         classes = CIFAR10_CLASSES
     return ImageTensors(images, labels, classes, f"{DATASETS[key]} {split}")
+
+
+#: Images in each whole split: a tensor cache file is used without its source files only if it holds all of them.
+_SPLIT_SIZES = {("mnist", "train"): 60000, ("mnist", "test"): 10000, ("fashion-mnist", "train"): 60000,
+                ("fashion-mnist", "test"): 10000, ("cifar10-jpeg75", "train"): 50000, ("cifar10-jpeg75", "test"): 10000}
+
+
+def _from_cache_only(key: str, split: str) -> tuple[Tensor, Tensor] | None:
+    """A whole split already decoded into the tensor cache (from the real files, on an earlier run), for a
+    caller that gave no data root: verified by its SHA-256 and its size, announced in one line. None if
+    the cache has no such file."""
+    expected = _SPLIT_SIZES.get((key, split))
+    try:
+        folder = cache_dir() / "tensors"
+    except PermissionError:
+        return None
+    if expected is None or not folder.is_dir():
+        return None
+    for file in sorted(folder.glob(f"{key}-{split}-*.pt"), key=lambda f: f.stat().st_mtime, reverse=True):
+        try:
+            data = torch.load(file, map_location="cpu", weights_only=True)
+            images, labels = data["images"], data["labels"]
+        except Exception:
+            continue
+        if images.shape[0] == labels.shape[0] == expected and data.get("sha256") == _content_digest(images, labels):
+            print(f"note: no data root given ({DATA_ROOT_ENV} is unset): using the {DATASETS[key]} {split} images "
+                  f"decoded earlier into {file}")
+            return images, labels
+    return None
 
 
 def _fingerprint(paths: Sequence[Path], *extra: object) -> str:
@@ -353,7 +390,7 @@ def _load_mnist_like(key: str, split: str, root: Path, download: bool, use_cache
     try:
         dataset = cls(str(root), train=split == "train", download=True)
     except Exception as error:
-        raise RuntimeError(f"could not download {DATASETS[key]} into {root} ({error}): {_NO_DATA_HINT}") from error
+        raise RuntimeError(f"could not download {DATASETS[key]} into {root} ({error}): {_NO_DATA_HINT}") from None
     return dataset.data.unsqueeze(1).contiguous(), dataset.targets.long()
 
 

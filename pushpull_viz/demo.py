@@ -7,7 +7,6 @@ again; every file is written atomically.
 
 from __future__ import annotations
 
-import html
 import os
 import platform
 import time
@@ -21,7 +20,7 @@ from .corruptions import MNIST_SUITES, corruption_info
 from .data import load_dataset, resolve_data_root
 from .io import FolderLock, atomic_write_text
 from .models import model_info
-from .report import markdown_table, save_figure
+from .report import markdown_table, render_html, save_figure
 from .robustness import evaluate
 from .train import get_recipe, resolve_device, train_or_resume
 
@@ -89,10 +88,13 @@ def run_demo(
             f"{pretty}-PP": dict(pushpull=True, alpha=alpha, scale=scale),
         }
         models, histories = {}, {}
+        training_started = time.perf_counter()
         for label, build in runs.items():
-            print(f"training {label} on {train.name} ({len(train)} images, {recipe.epochs} epochs, {device})")
+            print(f"{label}: training on {train.name} ({len(train)} images, {recipe.epochs} epochs, {device}), or "
+                  f"reusing a finished run in {out / 'runs' / label.lower()}")
             models[label], histories[label] = train_or_resume(
                 model, out / "runs" / label.lower(), (train, test), recipe, seed, device, progress, "mnist", **build)
+        training_seconds = time.perf_counter() - training_started
 
         print(f"testing on {test.name} ({len(test)} images): clean and {', '.join(MNIST_SUITES)}")
         results = evaluate(models, test.images, test.labels, MNIST_SUITES, device=device, seed=seed, progress=progress)
@@ -103,12 +105,11 @@ def run_demo(
         files.append(results_csv)
         figures = {
             "training_curves.png": plot_training_curves(histories),
-            "accuracy_vs_noise.png": plot_accuracy_vs_level(
-                results, MNIST_SUITES, {n: corruption_info(n).parameter for n in MNIST_SUITES}),
+            "accuracy_vs_noise.png": plot_accuracy_vs_level(results, MNIST_SUITES, AXIS_LABELS, TITLES),
         }
         examples = test.images[:6]
         for name in MNIST_SUITES:
-            figures[f"examples_{name}.png"] = plot_corruption_examples(examples, name, seed=seed)
+            figures[f"examples_{name}.png"] = plot_corruption_examples(examples, name, seed=seed, title=TITLES[name])
         for filename, figure in figures.items():
             files.append(save_figure(figure, out / filename))
 
@@ -117,21 +118,26 @@ def run_demo(
         files.append(out / "summary.csv")
         seconds = time.perf_counter() - started
         pushpull_layer = models[f"{pretty}-PP"].get_submodule(model_info(model).first_layer)
+        trained = sum(float(h["train_seconds"].sum()) for h in histories.values())
         context = {
             "when": time.strftime("%Y-%m-%d %H:%M"),
             "device": f"{device} ({platform.processor() or platform.machine()}, torch {torch.__version__}, "
                       f"{torch.get_num_threads()} threads)",
             "recipe": recipe,
             "seed": seed,
-            "train": f"{train.name}, {len(train)} images",
-            "test": f"{test.name}, {len(test)} images",
+            "model": pretty,
+            "train": f"{train.name}, {len(train):,} images",
+            "test": f"{test.name}, {len(test):,} images",
             "seconds": seconds,
+            "trained_seconds": trained,
+            "reused": training_seconds < 0.5 * trained,  # the runs were trained by an earlier invocation
             # as built (the layer's own defaults when alpha / scale were not given)
             "alpha": float(pushpull_layer.alpha),
             "scale": pushpull_layer.scale,
         }
-        files.append(atomic_write_text(out / "report.md", _report_markdown(summary, context)))
-        files.append(atomic_write_text(out / "report.html", _report_html(summary, results, context)))
+        report = _report_markdown(summary, context)
+        files.append(atomic_write_text(out / "report.md", report))
+        files.append(atomic_write_text(out / "report.html", render_html(report, TITLE)))
         print(f"wrote {len(files)} files to {out} in {seconds:.0f} s; open {out / 'report.html'}")
         return {"results": results, "summary": summary, "histories": histories, "files": files, "seconds": seconds}
 
@@ -149,7 +155,7 @@ def _summary(results, histories):
         rows.append({
             "model": model,
             "clean accuracy (%)": round(100 * clean, 2),
-            "Gaussian noise sigma^2=0.2 (%)": round(100 * at_02.iloc[0], 2) if len(at_02) else None,
+            "Gaussian noise σ² = 0.2 (%)": round(100 * at_02.iloc[0], 2) if len(at_02) else None,
             "Gaussian noise, mean over levels (%)": round(100 * gauss["accuracy"].mean(), 2),
             "Poisson + contrast, mean over levels (%)": round(100 * poisson["accuracy"].mean(), 2),
             "training time (s)": round(float(history["train_seconds"].sum()), 1),
@@ -157,67 +163,107 @@ def _summary(results, histories):
     return pd.DataFrame(rows)
 
 
-_INTRO = (
-    "A push-pull first layer (Strisciuglio et al. 2020) subtracts alpha times the rectified response of an "
-    "inverted, {scale}x larger copy of each kernel from the kernel's own rectified response. This run trains "
-    "the same LeNet with and without it and tests both on digits with added noise."
-)
+TITLE = "Does a push-pull first layer make a LeNet more robust to noise?"
+TITLES = {"mnist_gaussian_noise": "Gaussian noise", "mnist_poisson_contrast": "Poisson noise with lower contrast"}
+AXIS_LABELS = {"mnist_gaussian_noise": "noise variance σ²", "mnist_poisson_contrast": "contrast C (lower is harder)"}
+#: the project's 3-seed study with the paper's recipe, when this is a repository checkout
+STUDY = Path(__file__).resolve().parents[1] / "results" / "mnist" / "summary.csv"
+
+
+def _answer(summary, context) -> list[str]:
+    """The report's answer in words: this run, then the project's study and the paper beside it."""
+    from .paper import paper_mnist
+
+    name = context["model"]
+    plain, pushpull = summary.iloc[0], summary.iloc[1]
+    column = "Gaussian noise σ² = 0.2 (%)"
+    gap = pushpull[column] - plain[column]
+    if abs(gap) < 2:
+        verdict = "not clearly: the two are within 2 points of each other"
+    else:
+        verdict = f"{'yes' if gap > 0 else 'no'}, in this run: push-pull is {abs(gap):.1f} points " + \
+                  ("ahead" if gap > 0 else "behind")
+    lines = [f"**This run's answer: {verdict}** at σ² = 0.2 ({name}-PP {pushpull[column]:.2f}% against {name} "
+             f"{plain[column]:.2f}%; clean {pushpull['clean accuracy (%)']:.2f}% against "
+             f"{plain['clean accuracy (%)']:.2f}%). One seed of a short recipe cannot tell an effect of a few points "
+             "from the spread between seeds."]
+    paper = paper_mnist().set_index(["model", "corruption"])
+    letter = name.split("-")[-1]
+    try:
+        on_paper = (100 * paper.loc[(letter, "mnist_gaussian_noise"), "accuracy"],
+                    100 * paper.loc[(f"P{letter}", "mnist_gaussian_noise"), "accuracy"])
+    except KeyError:
+        on_paper = None
+    if STUDY.is_file():
+        import pandas as pd
+
+        study = pd.read_csv(STUDY).set_index("paper_name")
+        if letter in study.index and f"P{letter}" in study.index:
+            a, p = study.loc[letter], study.loc[f"P{letter}"]
+            lines.append(f"For comparison, this project's study with the paper's recipe (90 epochs, 3 seeds, "
+                         f"`results/mnist`) measured {name}-PP {p['gauss_0.2_mean']:.1f} ± {p['gauss_0.2_std']:.1f}% "
+                         f"against {name} {a['gauss_0.2_mean']:.1f} ± {a['gauss_0.2_std']:.1f}% at σ² = 0.2.")
+    if on_paper is not None:
+        lines.append(f"The paper reports {on_paper[1]:.1f}% against {on_paper[0]:.1f}% (one run each, section 4.1.2).")
+    return lines
 
 
 def _report_markdown(summary, context) -> str:
     recipe = context["recipe"]
+    name = context["model"]
+    if context["reused"]:
+        timing = (f"This invocation took {context['seconds']:.0f} s; it reused training runs finished earlier, "
+                  f"whose training took {context['trained_seconds']:.0f} s.")
+    else:
+        timing = (f"The whole demo took {context['seconds']:.0f} s, of which {context['trained_seconds']:.0f} s "
+                  "of training.")
+    noise = {n: corruption_info(n) for n in MNIST_SUITES}
     return "\n".join([
-        "# pushpull-viz demo: does a push-pull first layer make a LeNet more robust to noise?",
+        f"# {TITLE}",
         "",
-        _INTRO.format(scale=context["scale"]),
+        *[f'<div class="answer" markdown="1">\n{line}\n</div>\n' if i == 0 else f"{line}\n"
+          for i, line in enumerate(_answer(summary, context))],
+        "## What was compared",
         "",
-        "## Results of this run",
+        f"- **{name}**: the paper's LeNet-A (two convolutions with 6 and 16 channels, then 128, 64 and 10 units).",
+        f"- **{name}-PP**: the same network whose first convolution is a **push-pull layer** (Strisciuglio et al. "
+        "2020). Each kernel's rectified response has subtracted from it alpha times the rectified response of an "
+        f"inverted copy of the kernel, up-sampled {context['scale']:g}x (alpha = {context['alpha']:g}).",
+        f"- Both trained the same way, from the same seed ({context['seed']}), on {context['train']}, and tested "
+        f"on {context['test']} with noise drawn once: both models see the same noisy images.",
+        "",
+        "## Results",
         "",
         markdown_table(summary),
         "",
-        f"Measured by `pushpull-viz demo` on {context['when']}: {context['device']}. "
-        f"Trained on {context['train']} with recipe `{recipe.name}` ({recipe.epochs} epochs, "
-        f"batch {recipe.batch_size}, "
-        f"one-cycle lr up to {recipe.lr}), seed {context['seed']}, push-pull alpha={context['alpha']}, "
-        f"h={context['scale']}; tested on {context['test']}. Noise is drawn with a fixed seed, so both models see "
-        f"the same noisy images. Whole demo: {context['seconds']:.0f} s. One seed only: differences of a few "
-        "tenths of a percent are within seed-to-seed variation.",
+        "Accuracy in % on the test digits. Gaussian noise and Poisson noise: means over the levels in the figures "
+        "below.",
+        "",
+        "![accuracy against the noise level](accuracy_vs_noise.png)",
+        "",
+        "*Accuracy against the noise level, one line per model; dotted: clean accuracy. Left: Gaussian noise of "
+        "variance σ² added to the digits (0.2 is the level the paper quotes). Right: Poisson noise on digits "
+        "whose contrast C is reduced (lower C is harder). Both panels share the y-axis.*",
         "",
         "![training curves](training_curves.png)",
         "",
-        "![accuracy against noise level](accuracy_vs_noise.png)",
+        "*Training loss and clean test accuracy per epoch: did both models train to a similar clean accuracy?*",
         "",
-        "Examples of the two noise suites (first test digits):",
+        *[line for n in MNIST_SUITES for line in (
+            f"![{TITLES[n]}](examples_{n}.png)", "",
+            f"*{TITLES[n]} on the first test digits, one column per level "
+            f"({noise[n].parameter.replace('sigma^2', 'σ²')}).*", "")],
+        "## How it was measured",
         "",
-        *[f"![{name}](examples_{name}.png)" for name in MNIST_SUITES],
+        f"`pushpull-viz demo` on {context['when']}: {context['device']}. Recipe `{recipe.name}` ({recipe.epochs} "
+        f"epochs, batch {recipe.batch_size}, one-cycle learning rate up to {recipe.lr}). {timing}",
         "",
-        "Noise definitions: " + "; ".join(f"`{n}`: {corruption_info(n).parameter} in "
-                                          f"{list(corruption_info(n).levels)} ({corruption_info(n).note})"
-                                          for n in MNIST_SUITES) + ".",
+        "Terms: a noise **level** is the noise's parameter (the variance σ², or the contrast C); its **severity** "
+        "is the level's number, 1 for the mildest, in the CSV files. " + " ".join(
+            f"{TITLES[n]}: {noise[n].parameter.replace('sigma^2', 'σ²')} in {list(noise[n].levels)}; "
+            f"{noise[n].note.replace('sigma^2', 'σ²')}." for n in MNIST_SUITES),
         "",
-        "Raw numbers: `robustness.csv` (one row per model x noise x level), `summary.csv`, "
-        "`runs/*/metrics.csv` (per epoch).",
+        "Raw numbers: `robustness.csv` (one row per model, noise and level), `summary.csv`, `runs/*/metrics.csv` "
+        "(per epoch).",
         "",
     ])
-
-
-def _report_html(summary, results, context) -> str:
-    pivot = results.assign(accuracy=(100 * results["accuracy"]).round(2)).pivot_table(
-        index=["corruption", "severity", "level"], columns="model", values="accuracy", sort=False)
-    markdown = _report_markdown(summary, context)
-    paragraphs = [line for line in markdown.splitlines() if line and not line.startswith(("#", "|", "!["))]
-    images = ["training_curves.png", "accuracy_vs_noise.png", *[f"examples_{n}.png" for n in MNIST_SUITES]]
-    body = [
-        "<h1>pushpull-viz demo: does a push-pull first layer make a LeNet more robust to noise?</h1>",
-        *[f"<p>{html.escape(p)}</p>" for p in paragraphs[:1]],
-        "<h2>Results of this run</h2>",
-        summary.to_html(index=False, border=0),
-        *[f"<p>{html.escape(p)}</p>" for p in paragraphs[1:]],
-        *[f'<p><img src="{name}" alt="{name}" style="max-width:100%"></p>' for name in images],
-        "<h2>Accuracy (%) per noise level</h2>",
-        pivot.to_html(border=0),
-    ]
-    style = "body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}" \
-            "td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}"
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>pushpull-viz demo</title><style>{style}</style>" \
-           f"</head><body>{''.join(body)}</body></html>\n"

@@ -9,8 +9,10 @@ stored copy of the answer.
     >>> from pushpull_viz.exercises import exercise
     >>> ex = exercise("pull-size")
     >>> ex.check(None).status
+    [pull-size] not done yet: replace the None of 'the pull-kernel size rule' by your answer
     'not done yet'
     >>> ex.check(lambda s, h: s).status
+    [pull-size] incorrect: pull_size(1, 2.0) = 1, but the layer builds 3
     'incorrect'
 
 Grading: each check also appends one JSON line to the file named by ``$PUSHPULL_GRADE_LOG`` if

@@ -434,8 +434,8 @@ def fit(
                 history = list(state["history"])
                 best_accuracy, best_epoch, start_epoch = state["best_accuracy"], state["best_epoch"], state["epoch"]
             elif last.is_file() and not overwrite:
-                raise FileExistsError(f"{out} already holds a run (last.pt): pass resume=True to continue it "
-                                      "or overwrite=True to start again")
+                raise FileExistsError(f"{out} already holds a run (last.pt): continue it with resume=True (command "
+                                      "line: --resume) or start again with overwrite=True (--overwrite)")
             out.mkdir(parents=True, exist_ok=True)
             atomic_write_text(out / "config.json", json.dumps(config, indent=2, default=str))
 
@@ -443,7 +443,7 @@ def fit(
         label = dataset or getattr(train_data, "name", "data")
         total_steps = recipe.epochs * steps_per_epoch
         bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, disable=not progress or None,
-                   desc=f"{getattr(model, 'model_name', type(model).__name__)} on {label}", unit="batch",
+                   desc=f"{_run_name(model)} on {label}", unit="batch",
                    dynamic_ncols=True)
         train_seconds = sum(float(row.get("train_seconds", 0.0)) for row in history)
         try:
@@ -537,6 +537,13 @@ def fit(
             bar.close()
         model.eval()
         return FitResult(model, pd.DataFrame(history), best_accuracy, best_epoch, train_seconds, out, config)
+
+
+def _run_name(model: nn.Module) -> str:
+    """How a progress bar names the model: its registry name, and "push-pull" when its first layer is one."""
+    name = getattr(model, "model_name", type(model).__name__)
+    config = getattr(model, "build_config", None) or {}
+    return f"{name} (push-pull)" if config.get("pushpull") else name
 
 
 def train_or_resume(name: str, out: str | os.PathLike, data, recipe: Recipe, seed: int, device, progress: bool,

@@ -64,7 +64,7 @@ def test_train_then_evaluate(data_root, tmp_path, capsys):
     assert {"last.pt", "best.pt", "metrics.csv", "metrics.jsonl", "config.json"} <= {p.name for p in run.iterdir()}
     # running it again must not silently overwrite the run
     assert main(args) == 2
-    assert "resume" in capsys.readouterr().err
+    assert "--resume" in (err := capsys.readouterr().err) and "--overwrite" in err  # the flags, named
     assert main(args + ["--resume"]) == 0  # already finished: nothing to do, no error
     table = tmp_path / "eval.csv"
     assert main(["evaluate", "--checkpoint", str(run / "best.pt"), "--dataset", "mnist", "--subset", "200",
@@ -93,6 +93,7 @@ def test_evaluate_cifar10c_suite_with_summary(official_checkpoints, data_root, t
                  "--out", str(out_csv)]) == 0
     out = capsys.readouterr().out
     assert "normalised by alexnet-cifar (paper), over 19 corruptions" in out
+    assert "above 100 is worse than that AlexNet" in out
     results = pd.read_csv(out_csv)
     assert len(results) == 2 * (1 + 19 * 5) and set(results["model"]) == {"resnet-20", "resnet-20-pp"}
     summary = pd.read_csv(tmp_path / "r20_summary.csv")
@@ -136,7 +137,11 @@ def test_demo_end_to_end_and_reuse(data_root, tmp_path, capsys):
             "accuracy_vs_noise.png", "examples_mnist_gaussian_noise.png",
             "examples_mnist_poisson_contrast.png"} <= names
     report = (out / "report.md").read_text()
-    assert "LeNet-A-PP" in report and "MNIST test, 200 images" in report and "seed 0" in report
+    assert "LeNet-A-PP" in report and "MNIST test, 200 images" in report and "same seed (0)" in report
+    assert "This run's answer:" in report and "The paper reports 87.1% against 86.5%" in report
+    page = (out / "report.html").read_text()
+    assert "`" not in page and "<table>" in page and '<img alt="accuracy against the noise level"' in page
+    assert page.index("accuracy_vs_noise.png") < page.index("Accuracy against the noise level, one line")  # caption
     rows = list(csv.DictReader(open(out / "robustness.csv")))
     assert len(rows) == 2 * (1 + 7 + 5)
     capsys.readouterr()

@@ -240,3 +240,19 @@ def test_image_tensors_checks():
         ImageTensors(torch.rand(2, 1, 4, 4), torch.zeros(2), ("a",))
     with pytest.raises(ValueError, match="labels"):
         ImageTensors(torch.zeros(2, 1, 4, 4, dtype=torch.uint8), torch.zeros(3), ("a",))
+
+
+def test_without_a_data_root_the_whole_split_decoded_earlier_is_used(data_root, tmp_path, monkeypatch, capsys):
+    """No $PUSHPULL_DATA and no download: the split decoded into the cache on an earlier run is used (checked
+    by its SHA-256 and size, announced in one line); a damaged one is not, and the message says what to do."""
+    monkeypatch.setenv("PUSHPULL_CACHE", str(tmp_path / "cache"))
+    first = load_dataset("mnist", "test", data_root)  # decodes into the fresh cache
+    monkeypatch.delenv("PUSHPULL_DATA", raising=False)
+    capsys.readouterr()
+    again = load_dataset("mnist", "test")
+    assert torch.equal(again.images, first.images) and torch.equal(again.labels, first.labels)
+    assert "decoded earlier" in capsys.readouterr().out
+    for file in (tmp_path / "cache" / "tensors").glob("mnist-test-*.pt"):
+        file.write_bytes(b"not a tensor file")
+    with pytest.raises(FileNotFoundError, match="no data root given"):
+        load_dataset("mnist", "test")

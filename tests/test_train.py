@@ -229,3 +229,10 @@ def test_lenet_quick_reaches_99_percent(data_root):
     seed_everything(0)
     result = fit(build_model("lenet-a"), (train, test), "lenet-quick", device="cpu", progress=False)
     assert result.final_accuracy >= 0.99
+
+
+def test_progress_bar_names_a_pushpull_model():
+    from pushpull_viz.train import _run_name
+
+    assert _run_name(build_model("lenet-a", pushpull=True)) == "lenet-a (push-pull)"
+    assert _run_name(build_model("lenet-a")) == "lenet-a"
