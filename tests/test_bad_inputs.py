@@ -237,6 +237,7 @@ def test_mismatched_checkpoint_says_what_it_is(tmp_path):
 # ============================================================================ data and caches
 def test_missing_data_root_names_the_setting(monkeypatch, tmp_path):
     monkeypatch.delenv("PUSHPULL_DATA", raising=False)
+    monkeypatch.setenv("PUSHPULL_CACHE", str(tmp_path / "empty-cache"))  # nothing decoded earlier to fall back on
     with pytest.raises(FileNotFoundError, match="PUSHPULL_DATA"):
         load_dataset("mnist", "test")
     with pytest.raises(FileNotFoundError, match=f"data root {tmp_path / 'nowhere'}"):
