@@ -241,7 +241,7 @@ def _report_markdown(summary, context) -> str:
         "",
         "![accuracy against the noise level](accuracy_vs_noise.png)",
         "",
-        "*Accuracy against the noise level, one line per model; dotted: clean accuracy. Left: Gaussian noise of "
+        "*Accuracy against the noise level, one line per model; dotted lines: clean accuracy. Left: Gaussian noise of "
         "variance σ² added to the digits (0.2 is the level the paper quotes). Right: Poisson noise on digits "
         "whose contrast C is reduced (lower C is harder). Both panels share the y-axis.*",
         "",

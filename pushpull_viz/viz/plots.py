@@ -65,13 +65,16 @@ def plot_accuracy_vs_level(results: pandas.DataFrame, corruptions: Sequence[str]
         for line, model in zip(ax.get_lines(), part["model"].unique(), strict=False):
             if model in clean.index:
                 ax.axhline(100 * clean[model], color=line.get_color(), linestyle=":", linewidth=1)
-        ax.set(title=(titles or {}).get(name, name), xlabel=(parameter_names or {}).get(name, "level"))
+        ax.set(title=(titles or {}).get(name, name.replace("_", " ")),
+               xlabel=(parameter_names or {}).get(name, "level"))
+        handles, labels = ax.get_legend_handles_labels()
+        dotted = plt.Line2D([], [], color="0.4", linestyle=":", linewidth=1)
+        ax.legend(handles + [dotted], labels + ["clean accuracy"], title="model", fontsize=8, title_fontsize=8)
         levels = part.sort_values("severity")["level"].drop_duplicates()
         if len(levels) > 1 and levels.is_monotonic_decreasing:
             ax.invert_xaxis()  # e.g. contrast: a lower level is a harder one, so harder stays to the right
     shown = results[results["corruption"].isin([*corruptions, "clean"])]["accuracy"]
     axes[0, 0].set_ylim(max(0.0, 10 * ((100 * shown.min() - 2) // 10)), 100.5)
-    axes[0, 0].annotate("dotted: clean accuracy", xy=(0.02, 0.04), xycoords="axes fraction", fontsize=8)
     fig.tight_layout()
     return fig
 
