@@ -235,11 +235,9 @@ def load_dataset(
         data_root.mkdir(parents=True, exist_ok=True)
     if key in ("mnist", "fashion-mnist"):
         images, labels = _load_mnist_like(key, split, data_root, download, use_cache)
-        classes = MNIST_CLASSES if key == "mnist" else FASHION_MNIST_CLASSES
     else:
         images, labels = _load_cifar10(split, data_root, download, use_cache)
-        classes = CIFAR10_CLASSES
-    return ImageTensors(images, labels, classes, f"{DATASETS[key]} {split}")
+    return ImageTensors(images, labels, classes, label)
 
 
 #: Images in each whole split: a tensor cache file is used without its source files only if it holds all of them.

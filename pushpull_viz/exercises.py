@@ -285,9 +285,10 @@ def _paper_summary_of(model: str):
 
 def _check_mce(answer) -> str:
     value = _number(answer, "ResNet-20-PP's mCE")
-    expected = _paper_summary_of("ResNet-20-PP").mce
+    summary = _paper_summary_of("ResNet-20-PP")
+    expected = summary.mce
     if abs(value - expected) > 0.5:
-        if abs(value - 100 * _paper_summary_of("ResNet-20-PP").corruption_error) < 0.5:
+        if abs(value - 100 * summary.corruption_error) < 0.5:
             raise Wrong(f"{value:.1f} is E_corr, the plain mean error; mCE divides each corruption's error by "
                         "AlexNet's first")
         if 0 < value < 2:

@@ -250,3 +250,10 @@ def test_evaluate_on_released_files(official_checkpoints, tmp_path, monkeypatch,
     assert "has 10000 test images, the released files 4 per severity" in capsys.readouterr().err
     assert main(["evaluate", "--checkpoint", checkpoint, "--released", str(tmp_path / "nope"), "--no-progress"]) == 2
     assert "download_released" in capsys.readouterr().err
+
+
+def test_grade_and_explorer_refuse_bad_paths_before_any_work(tmp_path, capsys):
+    assert main(["grade", str(tmp_path / "nope.txt")]) == 2
+    assert "expected a .ipynb file or a folder of them" in capsys.readouterr().err
+    assert main(["explorer", "--out", str(tmp_path)]) == 2  # a folder, not a file
+    assert capsys.readouterr().err.count("\n") == 1
