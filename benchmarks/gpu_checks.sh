@@ -114,6 +114,10 @@ step bench_corruptions 90 $PY benchmarks/bench_corruptions.py --device $DEVICE -
 step profile 60 $PY benchmarks/gpu_train_probe.py --device $DEVICE --profile $PROBE_ARGS
 step bench_compiled 150 $PY benchmarks/bench_layer.py --device $DEVICE $AMP --batch ${BATCHES##* } --rounds $ROUNDS \
   --formats channels_last --compile --csv "$WORK/results/bench_compiled.csv"
+# ImageNet scale (docs/scaling.md): the tv-resnet50 training step, plain and push-pull, AMP + channels_last
+STEP_BATCH=256; STEP_REPEATS=10; [ "$DRY" = 1 ] && STEP_BATCH=2 && STEP_REPEATS=1
+step bench_scaling 90 $PY benchmarks/bench_scaling.py --device $DEVICE --skip-pipeline --batch $STEP_BATCH \
+  --repeats $STEP_REPEATS --csv "$WORK/results/bench_scaling.csv"
 
 echo "== finished at $(elapsed) s" | tee -a "$OUTDIR/summary.txt"
 pack

@@ -81,44 +81,95 @@ def _subset(data, n: int | None, seed: int):
 def _check_fits(model_name: str, data) -> None:
     from .models import model_info
 
-    expected = model_info(model_name).input_shape
-    if tuple(data.image_shape) != tuple(expected):
+    expected, shape = tuple(model_info(model_name).input_shape), tuple(data.image_shape)
+    if not _fits(model_name, shape):
         raise ValueError(f"model {model_name} takes {'x'.join(map(str, expected))} images but {data.name} has "
-                         f"{'x'.join(map(str, data.image_shape))} images (pick a matching --dataset or --model)")
+                         f"{'x'.join(map(str, shape))} images (pick a matching --dataset or --model)")
 
 
 def _default_recipe(model_name: str) -> str:
     if model_name.startswith("lenet"):
         return "lenet-paper"
+    if model_name.startswith("tv-"):
+        return "imagenet-torchvision"
     return "densenet-paper" if model_name.startswith("densenet") else "resnet-paper"
 
 
+def _train_data(args: argparse.Namespace, name: str, recipe):
+    """(train, test, class names, test label): in memory (``ImageTensors``), or streamed through ``DataLoader``
+    workers with the ImageNet pipeline for a torchvision model on a ``folder:PATH`` dataset."""
+    from .data import folder_dataloader, folder_split, load_dataset
+    from .models import model_info
+
+    if model_info(name).dataset == "imagenet" and args.dataset.startswith("folder:"):
+        if args.train_subset or args.test_subset:
+            raise ValueError("--train-subset and --test-subset work with in-memory datasets, not with a streamed "
+                             "folder: make a smaller folder instead")
+        size = args.image_size or model_info(name).input_shape[-1]
+        workers = args.workers if args.workers is not None else min(8, os.cpu_count() or 1)
+        options = dict(pipeline="imagenet", image_size=size, num_workers=workers, seed=args.seed)
+        train = folder_dataloader(folder_split(args.dataset, "train"), recipe.batch_size, train=True, **options)
+        test = folder_dataloader(folder_split(args.dataset, "test"), recipe.eval_batch_size, train=False, **options)
+        if test.dataset.classes != train.dataset.classes:
+            raise ValueError(f"--dataset {args.dataset}: the train and test folders hold different classes")
+        return train, test, train.dataset.classes, f"{test.name}, {size}x{size}"
+    if args.image_size is not None:
+        raise ValueError("--image-size applies to torchvision models (tv-*) on folder:PATH datasets")
+    train = _subset(load_dataset(args.dataset, "train", args.data_root, download=args.download), args.train_subset,
+                    args.seed)
+    test = _subset(load_dataset(args.dataset, "test", args.data_root, download=args.download), args.test_subset,
+                   args.seed)
+    _check_fits(name, train)
+    return train, test, train.classes, test.name
+
+
 def _cmd_train(args: argparse.Namespace) -> None:
-    from .data import load_dataset
+    import contextlib
+
+    from . import distributed
     from .io import FolderLock
     from .models import build_model, model_info
-    from .train import fit, seed_everything
+    from .models.torchvision_models import load_backbone_weights
+    from .train import fit, get_recipe, resolve_device, seed_everything
 
-    if not args.pushpull and (args.trainable_alpha or args.alpha is not None or args.scale is not None):
-        raise ValueError("--alpha, --scale and --trainable-alpha need --pushpull")
+    if not args.pushpull and (args.trainable_alpha or args.alpha is not None or args.scale is not None
+                              or args.pushpull_layers):
+        raise ValueError("--alpha, --scale, --trainable-alpha and --pushpull-layers need --pushpull")
     name = model_info(args.model).name
-    with FolderLock(args.out, "--out"):  # checked and owned before any data is loaded
-        train = _subset(load_dataset(args.dataset, "train", args.data_root, download=args.download), args.train_subset,
-                        args.seed)
-        test = _subset(load_dataset(args.dataset, "test", args.data_root, download=args.download), args.test_subset,
-                       args.seed)
-        _check_fits(name, train)
-        seed_everything(args.seed)
-        model = build_model(name, pushpull=args.pushpull, alpha=args.alpha, scale=args.scale,
-                            trainable_alpha=args.trainable_alpha, num_classes=len(train.classes))
-        result = fit(model, (train, test), args.recipe or _default_recipe(name), out=args.out, resume=args.resume,
-                     overwrite=args.overwrite, device=args.device, seed=args.seed, amp=args.amp,
-                     channels_last=args.channels_last, compile=args.compile, progress=not args.no_progress,
-                     dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
-        best = ("n/a" if result.best_accuracy is None
-                else f"{100 * result.best_accuracy:.2f}% (epoch {result.best_epoch})")
-        print(f"done: best test accuracy {best} on {test.name}; {result.train_seconds:.1f} s of training; "
-              f"checkpoints and metrics in {args.out}")
+    build = {}
+    if args.pushpull_layers:
+        if not name.startswith("tv-"):
+            raise ValueError("--pushpull-layers applies to torchvision models (tv-*); the paper's models put "
+                             "push-pull in the first layer")
+        layers = args.pushpull_layers
+        build["pushpull_layers"] = layers if layers in ("first", "all") else [n for n in layers.split(",") if n]
+    recipe = get_recipe(args.recipe or _default_recipe(name), epochs=args.epochs, batch_size=args.batch_size,
+                        lr=args.lr)
+    device = distributed.init_from_env(resolve_device(args.device))
+    try:
+        main = distributed.is_main()
+        # the run folder is checked and owned (by rank 0) before any data is loaded
+        with FolderLock(args.out, "--out") if main else contextlib.nullcontext():
+            with distributed.together("loading the data"):
+                train, test, classes, test_name = _train_data(args, name, recipe)
+            seed_everything(args.seed)
+            model = build_model(name, pushpull=args.pushpull, alpha=args.alpha, scale=args.scale,
+                                trainable_alpha=args.trainable_alpha, num_classes=len(classes), **build)
+            if args.init_from and not args.resume:
+                kept = load_backbone_weights(model, args.init_from)
+                if main:
+                    print(f"initialised from {args.init_from}" + (f" (kept fresh: {', '.join(kept)})" if kept else ""))
+            result = fit(model, (train, test), recipe, out=args.out, resume=args.resume,
+                         overwrite=args.overwrite, device=device, seed=args.seed, amp=args.amp,
+                         channels_last=args.channels_last, compile=args.compile, sync_batchnorm=args.sync_bn,
+                         progress=not args.no_progress, dataset=args.dataset)
+            best = ("n/a" if result.best_accuracy is None
+                    else f"{100 * result.best_accuracy:.2f}% (epoch {result.best_epoch})")
+            if main:
+                print(f"done: best test accuracy {best} on {test_name}; {result.train_seconds:.1f} s of training; "
+                      f"checkpoints and metrics in {args.out}")
+    finally:
+        distributed.shutdown()
 
 
 def _model_labels(paths: list[str]) -> list[str]:
@@ -131,14 +182,26 @@ def _model_labels(paths: list[str]) -> list[str]:
     return labels
 
 
+def _fits(model_name: str, image_shape) -> bool:
+    """Whether a model takes images of ``image_shape``: exactly, or any size of 32 and up with the same
+    channels for torchvision classifiers."""
+    from .models import model_info
+
+    info = model_info(model_name)
+    shape, expected = tuple(image_shape), tuple(info.input_shape)
+    if info.dataset == "imagenet":
+        return shape[0] == expected[0] and min(shape[1:]) >= 32
+    return shape == expected
+
+
 def _load_models(paths: list[str], image_shape) -> dict:
     from .models import load_model_from_checkpoint, model_info
 
     models = {}
     for path, label in zip(paths, _model_labels(paths), strict=True):
         model = load_model_from_checkpoint(path, map_location="cpu")
-        expected = tuple(model_info(model.model_name).input_shape)
-        if tuple(image_shape) != expected:
+        if not _fits(model.model_name, image_shape):
+            expected = tuple(model_info(model.model_name).input_shape)
             raise ValueError(f"{path}: model {model.model_name} takes {'x'.join(map(str, expected))} images, "
                              f"the test images are {'x'.join(map(str, image_shape))}")
         models[label] = model
@@ -146,46 +209,124 @@ def _load_models(paths: list[str], image_shape) -> dict:
 
 
 def _check_baseline(baseline: str | None, models: dict) -> None:
-    if baseline not in (None, "alexnet-cifar") and baseline not in models:
-        raise ValueError(f"--baseline must be 'alexnet-cifar' or one of the evaluated models "
+    from .robustness import BASELINES
+
+    if baseline is not None and baseline not in BASELINES and baseline not in models:
+        raise ValueError(f"--baseline must be {', '.join(map(repr, BASELINES))} or one of the evaluated models "
                          f"({', '.join(models)}), got {baseline!r}")
 
 
-def _evaluate_released(args: argparse.Namespace, device):
-    """``evaluate --released FOLDER``: the published CIFAR-10-C / MNIST-C files."""
+def _imagenet_loader(args: argparse.Namespace, folder, indices=None):
+    """The test images of an ImageNet-style folder through the test pipeline (resize, centre crop), streamed."""
+    from torch.utils.data import DataLoader, Subset
+
+    from .data import image_folder, imagenet_transform
+
+    data = image_folder(folder, imagenet_transform(False, args.image_size or 224))
+    if indices is not None:
+        data = Subset(data, [int(i) for i in indices])
+    workers = args.workers if args.workers is not None else min(8, os.cpu_count() or 1)
+    return DataLoader(data, batch_size=args.batch_size, shuffle=False, num_workers=workers), data
+
+
+def _random_indices(count: int, n: int | None, seed: int):
     import torch
 
-    from .corruptions import CIFAR10C_BENCHMARK, open_released
-    from .data import load_dataset
-    from .models import load_model_from_checkpoint
+    if n is None or n >= count:
+        return None
+    if n < 1:
+        raise ValueError(f"--subset must be a positive integer, got {n}")
+    return torch.randperm(count, generator=torch.Generator().manual_seed(seed))[:n]
+
+
+def _wanted_corruptions(names, suite) -> list[str] | None:
+    """``--corruptions`` for released files: suite names expanded, registry names mapped to the files' names."""
+    from .corruptions import CIFAR10C_BENCHMARK, list_suites
+
+    if not names:
+        return None
+    suites = list_suites()
+    wanted = []
+    for name in names:
+        if name in (suite.suite, "cifar10-c", "mnist-c", "imagenet-c"):
+            wanted += list(suite.corruptions)
+        elif name == "cifar10-c-benchmark":
+            wanted += list(CIFAR10C_BENCHMARK)
+        elif name in suites and name.startswith("imagenet-c"):
+            wanted += [c.removeprefix("imagenetc_") for c in suites[name]]
+        else:
+            wanted.append(name.removeprefix("imagenetc_") if suite.suite == "imagenet-c" else name)
+    return list(dict.fromkeys(wanted))
+
+
+def _evaluate_released(args: argparse.Namespace, device):
+    """``evaluate --released FOLDER``: the published CIFAR-10-C / MNIST-C files or ImageNet-C folders."""
+    from .corruptions import open_released
+    from .data import folder_split, load_dataset
+    from .models import load_model_from_checkpoint, model_info
     from .robustness import evaluate_released
 
     first = load_model_from_checkpoint(args.checkpoint[0], map_location="cpu")
-    suite_name = "mnist-c" if first.model_name.startswith("lenet") else "cifar10-c"
+    if args.suite:
+        suite_name = args.suite
+    elif first.model_name.startswith("lenet"):
+        suite_name = "mnist-c"
+    else:
+        suite_name = "imagenet-c" if model_info(first.model_name).dataset == "imagenet" else "cifar10-c"
     suite = open_released(args.released, suite_name)
-    shape = (1, 28, 28) if suite_name == "mnist-c" else (3, 32, 32)
+    if suite.suite == "imagenet-c":
+        if args.workers is not None:
+            suite.num_workers = args.workers
+        models = _load_models(args.checkpoint, (3, 224, 224))
+        _check_baseline(args.baseline, models)
+        chosen = _wanted_corruptions(args.corruptions, suite)
+        count = len(suite.dataset(chosen[0] if chosen else suite.corruptions[0], suite.severities[0]))
+        indices = _random_indices(count, args.subset, args.seed)
+        clean = None
+        if args.dataset:
+            if not args.dataset.startswith("folder:"):
+                raise ValueError("with --released and --suite imagenet-c, --dataset must be folder:PATH (the ImageNet "
+                                 "validation images, class sub-folders)")
+            clean, data = _imagenet_loader(args, folder_split(args.dataset, "test"), indices)
+            classes = tuple(getattr(data, "dataset", data).classes)
+            if classes != suite.classes or len(getattr(data, "dataset", data)) != count:
+                raise ValueError(f"--dataset {args.dataset} must hold the same classes and images as the released "
+                                 f"folders ({len(suite.classes)} classes, {count} images per severity)")
+        results = evaluate_released(models, suite, chosen, args.severities, clean, args.batch_size, device,
+                                    progress=not args.no_progress, indices=indices)
+        return results, "ImageNet-C (released folders)", count if indices is None else len(indices)
+    shape = (1, 28, 28) if suite.suite == "mnist-c" else (3, 32, 32)
     models = _load_models(args.checkpoint, shape)
     _check_baseline(args.baseline, models)
-    chosen = None
-    if args.corruptions:
-        wanted = []
-        for name in args.corruptions:
-            wanted += (list(suite.corruptions) if name in ("cifar10-c", "mnist-c") else
-                       list(CIFAR10C_BENCHMARK) if name == "cifar10-c-benchmark" else [name])
-        chosen = list(dict.fromkeys(wanted))
+    chosen = _wanted_corruptions(args.corruptions, suite)
     clean = load_dataset(args.dataset, "test", args.data_root, download=args.download) if args.dataset else None
     images = suite.images(chosen[0] if chosen else suite.corruptions[0], 1)
     count = images.shape[0]
-    indices = None
-    if args.subset is not None and args.subset < count:
-        indices = torch.randperm(count, generator=torch.Generator().manual_seed(args.seed))[:args.subset]
-        count = args.subset
+    indices = _random_indices(count, args.subset, args.seed)
     if clean is not None and len(clean) != images.shape[0]:
         raise ValueError(f"--dataset {args.dataset} has {len(clean)} test images, the released files "
                          f"{images.shape[0]} per severity: pass the matching clean test set")
     results = evaluate_released(models, suite, chosen, args.severities, clean, args.batch_size, device,
                                 progress=not args.no_progress, indices=indices)
-    return results, f"{suite_name} (released files)", count
+    return results, f"{suite.suite} (released files)", count if indices is None else len(indices)
+
+
+def _evaluate_streamed(args: argparse.Namespace, device, corruptions):
+    """``evaluate --dataset folder:PATH`` for torchvision models: the ImageNet test pipeline, streamed, with the
+    corruptions made on the fly from each batch."""
+    from .data import folder_split, image_folder
+    from .robustness import evaluate_loader
+
+    folder = folder_split(args.dataset, args.split)
+    count = len(image_folder(folder))
+    indices = _random_indices(count, args.subset, args.seed)
+    loader, _ = _imagenet_loader(args, folder, indices)
+    size = args.image_size or 224
+    models = _load_models(args.checkpoint, (3, size, size))
+    _check_baseline(args.baseline, models)
+    results = evaluate_loader(models, loader, corruptions, args.severities, device, args.seed,
+                              progress=not args.no_progress)
+    return results, f"{folder.name} (folder, {size}x{size} centre crops)", count if indices is None else len(indices)
 
 
 def _summary_path(out: str) -> Path:
@@ -199,7 +340,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     from .corruptions import resolve_corruptions
     from .data import load_dataset
     from .io import atomic_write_text, check_output_file
-    from .robustness import ALEXNET_CIFAR_ERRORS, evaluate, summary_table
+    from .models import load_model_from_checkpoint, model_info
+    from .robustness import BASELINES, default_baseline, evaluate, summary_table
     from .train import resolve_device
 
     if args.out:  # before any work: a long run must not lose its table at the end
@@ -208,27 +350,42 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     if args.released:
         results, name, count = _evaluate_released(args, device)
-        corruptions = sorted(set(results["corruption"]) - {"clean"})
     else:
         if not args.dataset:
             raise ValueError("--dataset is required (or --released FOLDER for the published corruption files)")
         corruptions = resolve_corruptions(args.corruptions or [])
-        data = _subset(load_dataset(args.dataset, args.split, args.data_root, download=args.download), args.subset,
-                       args.seed)
-        models = _load_models(args.checkpoint, data.image_shape)
-        _check_baseline(args.baseline, models)
-        results = evaluate(models, data.images, data.labels, corruptions, args.severities, args.batch_size, device,
-                           args.seed, progress=not args.no_progress)
-        name, count = data.name, len(data)
+        streamed = args.dataset.startswith("folder:") and model_info(
+            load_model_from_checkpoint(args.checkpoint[0], map_location="cpu").model_name).dataset == "imagenet"
+        if streamed:  # a torchvision model on an image folder: the ImageNet test pipeline, streamed
+            results, name, count = _evaluate_streamed(args, device, corruptions)
+        else:
+            data = _subset(load_dataset(args.dataset, args.split, args.data_root, download=args.download),
+                           args.subset, args.seed)
+            models = _load_models(args.checkpoint, data.image_shape)
+            _check_baseline(args.baseline, models)
+            results = evaluate(models, data.images, data.labels, corruptions, args.severities, args.batch_size,
+                               device, args.seed, progress=not args.no_progress)
+            name, count = data.name, len(data)
+    corruptions = list(dict.fromkeys(c for c in results["corruption"] if c != "clean"))
     results.insert(1, "dataset", name)
     table = results.pivot_table(index=["corruption", "severity"], columns="model", values="accuracy", sort=False)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(f"accuracy (%) on {name}, {count} images:")
         print((100 * table).round(2).to_string())
-    baseline = args.baseline or ("alexnet-cifar" if corruptions and all(c in ALEXNET_CIFAR_ERRORS for c in corruptions)
-                                 else None)
+    baseline = args.baseline
+    if baseline is None:  # a built-in AlexNet baseline when it covers the corruptions (ImageNet: the 15)
+        covered = [c for c in corruptions if c in BASELINES["alexnet-imagenet"][0]]
+        baseline = default_baseline(corruptions) or (default_baseline(covered) if covered else None)
+    scored = results
+    if baseline in BASELINES:
+        known = BASELINES[baseline][0]
+        left_out = [c for c in corruptions if c not in known]
+        if left_out and baseline == "alexnet-imagenet":
+            print(f"(mCE over the {len(corruptions) - len(left_out)} benchmark corruptions: AlexNet's errors on "
+                  f"{', '.join(left_out)} are not published; --baseline MODEL normalises them by another model)")
+            scored = results[~results["corruption"].isin(left_out)]
     has_clean = (results["corruption"] == "clean").any()
-    summary = summary_table(results, baseline) if corruptions and baseline and has_clean else None
+    summary = summary_table(scored, baseline) if corruptions and baseline and has_clean else None
     if corruptions and baseline and not has_clean:
         print("no mCE summary: it needs the clean error (pass --dataset with the clean test set)")
     if summary is not None:
@@ -238,10 +395,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         print(f"\nsummary (errors in %; mCE and relative mCE normalised by {summary['baseline'].iloc[0]}, "
               f"over {n} corruption{'s' if n != 1 else ''}):")
         print(shown.drop(columns=["baseline"]).round(2).to_string(index=False))
-        if summary["baseline"].iloc[0].startswith("alexnet-cifar"):
-            print("(mCE 100 = the errors of the paper's CIFAR AlexNet on the same corruptions; above 100 is worse "
-                  "than that AlexNet, below is better; relative mCE does the same with each error's increase over "
-                  "the clean error)")
+        if baseline in BASELINES:
+            which = "the paper's CIFAR AlexNet" if baseline == "alexnet-cifar" else "AlexNet on ImageNet-C"
+            print(f"(mCE 100 = the errors of {which} on the same corruptions; above 100 is worse than that AlexNet, "
+                  "below is better; relative mCE does the same with each error's increase over the clean error)")
     if args.out:
         atomic_write_text(args.out, results.to_csv(index=False))
         print(f"wrote {args.out}")
@@ -387,7 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
     datasets = f"{', '.join(DATASETS)} or folder:PATH"
     train = sub.add_parser("train", help="train a model and write checkpoints and metrics",
                            description="Train a model of the zoo; writes last.pt, best.pt, metrics.csv/jsonl, "
-                                       "config.json.")
+                                       "config.json. Several processes: torchrun --nproc_per_node N -m "
+                                       "pushpull_viz.cli train ... (see docs/scaling.md).")
     train.add_argument("--model", required=True, help="model name (see `pushpull-viz models`)")
     train.add_argument("--pushpull", action="store_true", help="push-pull first layer")
     train.add_argument("--alpha", type=float, default=None,
@@ -409,6 +567,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                        help="channels_last memory format (default: on for CUDA)")
     train.add_argument("--compile", action="store_true", help="train through torch.compile")
+    train.add_argument("--sync-bn", action="store_true",
+                       help="under torchrun on CUDA: batch-norm statistics over the global batch (SyncBatchNorm)")
+    train.add_argument("--pushpull-layers", default=None, metavar="NAMES",
+                       help="tv-* models: which convolutions become push-pull: first (default), all, or "
+                            "comma-separated names (e.g. conv1,layer1.0.conv1)")
+    train.add_argument("--init-from", default=None, metavar="FILE",
+                       help="tv-* models: fine-tune from a torchvision state dict (e.g. resnet50-0676ba61.pth); "
+                            "push-pull layers take its weights as push kernels")
+    train.add_argument("--image-size", type=int, default=None,
+                       help="tv-* models on folder:PATH: crop size of the ImageNet pipeline (default: 224)")
+    train.add_argument("--workers", type=int, default=None,
+                       help="tv-* models on folder:PATH: DataLoader workers per process (default: min(8, cores))")
     train.add_argument("--train-subset", type=int, default=None, help="train on a random subset of N images")
     train.add_argument("--test-subset", type=int, default=None, help="test on a random subset of N images")
     _add_common(train)
@@ -420,19 +590,27 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", default=None, help=datasets + " (with --released: the clean test set)")
     evaluate.add_argument("--released", default=None, metavar="FOLDER",
                           help="evaluate on the published CIFAR-10-C or MNIST-C .npy files in FOLDER "
-                               "(see pushpull_viz.corruptions.download_released) instead of generating them")
+                               "(see pushpull_viz.corruptions.download_released), or the extracted ImageNet-C "
+                               "folders, instead of generating them")
+    evaluate.add_argument("--suite", default=None, choices=["cifar10-c", "mnist-c", "imagenet-c"],
+                          help="with --released: which release (default: from the first model)")
+    evaluate.add_argument("--image-size", type=int, default=None,
+                          help="tv-* models on folder:PATH: centre-crop size of the test pipeline (default: 224)")
+    evaluate.add_argument("--workers", type=int, default=None,
+                          help="tv-* models on image folders: DataLoader workers (default: min(8, cores))")
     evaluate.add_argument("--split", default="test", choices=["train", "test"])
     evaluate.add_argument("--corruptions", nargs="*", default=None,
                           help="corruption names and/or suites: mnist, cifar10-c (all 19), cifar10-c-benchmark "
-                               "(the 15) (default: clean only)")
+                               "(the 15), imagenet-c (all 19 at 224x224), imagenet-c-benchmark (default: clean only)")
     evaluate.add_argument("--severities", type=int, nargs="*", default=None, help="severities (default: all)")
     evaluate.add_argument("--subset", type=int, default=None, help="evaluate on a random subset of N images")
     evaluate.add_argument("--batch-size", type=int, default=500)
     evaluate.add_argument("--out", default=None, help="write the tidy results table to this CSV file "
                           "(and the summary beside it as <name>_summary.csv)")
     evaluate.add_argument("--baseline", default=None,
-                          help="normalise mCE by 'alexnet-cifar' (the paper's; default for CIFAR-10-C corruptions) "
-                               "or by one of the evaluated models (its label as printed)")
+                          help="normalise mCE by 'alexnet-cifar' (the paper's; default for CIFAR-10-C corruptions), "
+                               "'alexnet-imagenet' (default for ImageNet-C) or by one of the evaluated models (its "
+                               "label as printed)")
     _add_common(evaluate)
     evaluate.set_defaults(func=_cmd_evaluate)
 
@@ -521,7 +699,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # one readable line, not a traceback
         if args.debug:
             raise
-        print(f"pushpull-viz {args.command}: error: {error}", file=sys.stderr)
+        size = int(os.environ.get("WORLD_SIZE", "1") or 1)  # under torchrun: say which process failed
+        where = f" (rank {os.environ.get('RANK', '?')} of {size})" if size > 1 else ""
+        print(f"pushpull-viz {args.command}{where}: error: {error}", file=sys.stderr)
         return 2
     return 0
 

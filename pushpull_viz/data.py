@@ -36,17 +36,24 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .distributed import local_batch_size, share_of_batch, world
+
 __all__ = [
     "CACHE_ENV",
     "CIFAR10_CLASSES",
     "CIFAR10_JPEG75_LABEL",
     "DATASETS",
     "DATA_ROOT_ENV",
+    "EpochDataLoader",
     "FASHION_MNIST_CLASSES",
+    "FOLDER_PIPELINES",
     "ImageTensors",
     "TensorLoader",
     "cache_dir",
     "folder_dataloader",
+    "folder_split",
+    "image_folder",
+    "imagenet_transform",
     "load_cifar10_jpeg75",
     "load_dataset",
     "load_image_folder",
@@ -194,7 +201,7 @@ def load_dataset(
     Args:
         name: ``"mnist"``, ``"fashion-mnist"``, ``"cifar10"``, ``"cifar10-jpeg75"`` (the offline
             JPEG-75 copy) or ``"folder:PATH"`` (class sub-folders, see :func:`load_image_folder`;
-            ``split`` is then a sub-folder of ``PATH`` if one of that name exists).
+            ``split`` is then a sub-folder of ``PATH`` if one of that name exists, see :func:`folder_split`).
         split: ``"train"`` or ``"test"``.
         root: data root (default ``$PUSHPULL_DATA``). With ``download=True`` and no root,
             ``<cache>/datasets`` is used.
@@ -211,10 +218,7 @@ def load_dataset(
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if name.startswith("folder:"):
-        folder = Path(name[len("folder:"):]).expanduser()
-        if (folder / split).is_dir():
-            folder = folder / split
-        return load_image_folder(folder, use_cache=use_cache)
+        return load_image_folder(folder_split(name, split), use_cache=use_cache)
     key = name.lower()
     if key not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)} or 'folder:PATH'")
@@ -238,6 +242,21 @@ def load_dataset(
     else:
         images, labels = _load_cifar10(split, data_root, download, use_cache)
     return ImageTensors(images, labels, classes, label)
+
+
+def folder_split(name: str | os.PathLike, split: str) -> Path:
+    """The folder of ``split`` in a ``folder:PATH`` dataset: ``PATH/<split>`` if it exists (``PATH/val``
+    also serves as the test split, ImageNet's layout), else ``PATH`` itself.
+
+    >>> folder_split("folder:/nonexistent/pets", "test").as_posix()
+    '/nonexistent/pets'
+    """
+    name = str(name)
+    folder = Path(name[len("folder:"):] if name.startswith("folder:") else name).expanduser()
+    for candidate in (split, "val") if split == "test" else (split,):
+        if (folder / candidate).is_dir():
+            return folder / candidate
+    return folder
 
 
 #: Images in each whole split: a tensor cache file is used without its source files only if it holds all of them.
@@ -483,15 +502,9 @@ def load_image_folder(
     For data too large to hold in memory use :func:`folder_dataloader`.
     """
     from PIL import Image
-    from torchvision.datasets import ImageFolder
 
     folder = Path(folder).expanduser()
-    if not folder.is_dir():
-        raise FileNotFoundError(f"image folder {folder} is not a directory")
-    try:
-        index = ImageFolder(str(folder), is_valid_file=lambda p: Path(p).suffix.lower() in _IMAGE_SUFFIXES)
-    except (FileNotFoundError, RuntimeError) as error:
-        raise FileNotFoundError(f"{folder} must hold one sub-folder of images per class: {error}") from error
+    index = image_folder(folder)
     files = [Path(path) for path, _ in index.samples]
     if isinstance(size, int):
         size = (size, size)
@@ -522,6 +535,11 @@ def load_image_folder(
     return ImageTensors(images, labels, tuple(index.classes), f"{folder.name} (folder)")
 
 
+#: ImageNet's usual test-time resize: the shorter side to ``image_size / 0.875`` (256 for 224), then a centre crop.
+IMAGENET_RESIZE_RATIO = 0.875
+FOLDER_PIPELINES = ("pad-crop", "imagenet")
+
+
 def folder_dataloader(
     folder: str | os.PathLike,
     batch_size: int = 128,
@@ -531,23 +549,76 @@ def folder_dataloader(
     flip: bool = True,
     num_workers: int = 2,
     seed: int = 0,
+    pipeline: str = "pad-crop",
+    image_size: int = 224,
+    rank: int | None = None,
+    world_size: int | None = None,
 ) -> EpochDataLoader:
     """The standard ``DataLoader`` path for large or custom data: torchvision ``ImageFolder``
-    with PIL transforms (reflect-padded random crop and flip when ``train``), batches of float
-    images in [0, 1]. Shuffling and worker seeds are derived from ``seed`` and the epoch
-    (see :class:`EpochDataLoader`)."""
-    from torchvision import datasets, transforms
+    (``folder/<class>/<image>``) with PIL transforms in ``num_workers`` worker processes, batches of float
+    images in [0, 1] (the models normalise inside). Shuffling and worker seeds are derived from ``seed``
+    and the epoch (see :class:`EpochDataLoader`).
 
-    steps = []
-    if train and crop_size is not None:
-        steps.append(transforms.RandomCrop(crop_size, padding=crop_padding, padding_mode="reflect"))
-    elif crop_size is not None:
-        steps.append(transforms.CenterCrop(crop_size))
-    if train and flip:
-        steps.append(transforms.RandomHorizontalFlip())
-    steps.append(transforms.ToTensor())
-    dataset = datasets.ImageFolder(str(folder), transform=transforms.Compose(steps))
-    return EpochDataLoader(dataset, batch_size=batch_size, shuffle=train, num_workers=num_workers, seed=seed)
+    Args:
+        batch_size: the global batch size (shared out over the processes of a distributed run).
+        pipeline: ``"pad-crop"`` (small images: a reflect-padded random crop of ``crop_size`` and a flip
+            when ``train``, a centre crop otherwise) or ``"imagenet"`` (the usual ImageNet pipeline:
+            ``RandomResizedCrop(image_size)`` and a flip when ``train``; the shorter side resized to
+            ``image_size / 0.875`` and a centre crop of ``image_size`` otherwise).
+        rank, world_size: the shard of a distributed run (default: this process's, see
+            :func:`~pushpull_viz.distributed.world`).
+    """
+    from torchvision import transforms
+
+    if pipeline not in FOLDER_PIPELINES:
+        raise ValueError(f"pipeline must be one of {', '.join(FOLDER_PIPELINES)}, got {pipeline!r}")
+    if not Path(folder).is_dir():
+        raise FileNotFoundError(f"image folder {Path(folder).resolve()} is not a directory")
+    if pipeline == "imagenet":
+        transform = imagenet_transform(train, image_size, flip)
+    else:
+        steps = []
+        if train and crop_size is not None:
+            steps.append(transforms.RandomCrop(crop_size, padding=crop_padding, padding_mode="reflect"))
+        elif crop_size is not None:
+            steps.append(transforms.CenterCrop(crop_size))
+        if train and flip:
+            steps.append(transforms.RandomHorizontalFlip())
+        transform = transforms.Compose([*steps, transforms.ToTensor()])
+    dataset = image_folder(folder, transform)
+    return EpochDataLoader(dataset, batch_size=batch_size, shuffle=train, num_workers=num_workers, seed=seed,
+                           rank=rank, world_size=world_size)
+
+
+def imagenet_transform(train: bool, image_size: int = 224, flip: bool = True):
+    """The usual ImageNet pipeline as torchvision transforms, ending in float images in [0, 1]: a random
+    resized crop of ``image_size`` and a flip for training; for testing the shorter side resized to
+    ``image_size / 0.875`` (256 for 224) and a centre crop, as ImageNet-C's images were made."""
+    from torchvision import transforms
+
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 8:
+        raise ValueError(f"image_size must be an integer >= 8, got {image_size!r}")
+    if train:
+        steps = [transforms.RandomResizedCrop(image_size, antialias=True)]
+        steps += [transforms.RandomHorizontalFlip()] if flip else []
+    else:
+        steps = [transforms.Resize(round(image_size / IMAGENET_RESIZE_RATIO), antialias=True),
+                 transforms.CenterCrop(image_size)]
+    return transforms.Compose([*steps, transforms.ToTensor()])
+
+
+def image_folder(folder: str | os.PathLike, transform=None):
+    """torchvision ``ImageFolder`` over ``folder/<class>/<image>`` (image files only; classes sorted by name)."""
+    from torchvision import datasets
+
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"image folder {folder.resolve()} is not a directory")
+    try:
+        return datasets.ImageFolder(str(folder), transform=transform,
+                                    is_valid_file=lambda p: Path(p).suffix.lower() in _IMAGE_SUFFIXES)
+    except (FileNotFoundError, RuntimeError) as error:
+        raise FileNotFoundError(f"{folder} must hold one sub-folder of images per class: {error}") from error
 
 
 class _SeededItems:
@@ -569,20 +640,48 @@ class _SeededItems:
 class EpochDataLoader:
     """A ``torch.utils.data.DataLoader`` whose shuffle order and augmentation depend only on
     ``(seed, epoch)``: call :meth:`set_epoch` before iterating, so a resumed run sees the
-    same batches as an uninterrupted one."""
+    same batches as an uninterrupted one.
 
-    def __init__(self, dataset, batch_size: int, shuffle: bool, num_workers: int = 0, seed: int = 0) -> None:
-        from torch.utils.data import DataLoader
+    ``batch_size`` is the global batch. Under several processes (default: this process's
+    :func:`~pushpull_viz.distributed.world`) each rank loads ``batch_size / world_size`` images per step:
+    for training through a ``DistributedSampler`` (which repeats a few images so that every rank gets as
+    many), for evaluation through every ``world_size``-th image, so that each image is counted once.
+    """
 
+    def __init__(self, dataset, batch_size: int, shuffle: bool, num_workers: int = 0, seed: int = 0,
+                 rank: int | None = None, world_size: int | None = None) -> None:
+        from torch.utils.data import DataLoader, DistributedSampler, Subset
+
+        here = world()
+        self.rank = here[0] if rank is None else rank
+        self.world_size = here[1] if world_size is None else world_size
         self.dataset, self.seed, self.epoch = dataset, seed, 0
         self.items = _SeededItems(dataset, seed)
         self.generator = torch.Generator()
-        self.loader = DataLoader(self.items, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
-                                 generator=self.generator)
+        self.sampler = None
+        pin = torch.cuda.is_available()
+        if self.world_size == 1:
+            self.loader = DataLoader(self.items, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
+                                     generator=self.generator, pin_memory=pin)
+        elif shuffle:
+            self.sampler = DistributedSampler(self.items, self.world_size, self.rank, shuffle=True, seed=seed)
+            self.loader = DataLoader(self.items, batch_size=local_batch_size(batch_size, self.world_size),
+                                     sampler=self.sampler, num_workers=num_workers, pin_memory=pin)
+        else:
+            shard = Subset(self.items, range(self.rank, len(self.items), self.world_size))
+            self.loader = DataLoader(shard, batch_size=-(-batch_size // self.world_size), num_workers=num_workers,
+                                     pin_memory=pin)
         self.batch_size = batch_size
+
+    @property
+    def name(self) -> str:
+        root = getattr(self.dataset, "root", None)
+        return f"{Path(root).name} (folder)" if root else type(self.dataset).__name__
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = self.items.epoch = epoch
+        if self.sampler is not None:
+            self.sampler.set_epoch(epoch)
 
     def __len__(self) -> int:
         return len(self.loader)
@@ -648,8 +747,19 @@ def random_crop_flip(
         raise ValueError(f"reflect padding {padding} must be smaller than the image size {height}x{width}")
     if n == 0:
         return images.clone()
+    return _crop_flip(images, *_crop_flip_draws(n, padding, flip, generator), padding, padding_mode)
+
+
+def _crop_flip_draws(n: int, padding: int, flip: bool, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+    """The random draws of :func:`random_crop_flip` for ``n`` images: crop offsets ``(2, n)`` and flips ``(n,)``."""
     offsets = torch.randint(0, 2 * padding + 1, (2, n), generator=generator)
     flips = torch.rand(n, generator=generator) < 0.5 if flip else torch.zeros(n, dtype=torch.bool)
+    return offsets, flips
+
+
+def _crop_flip(images: Tensor, offsets: Tensor, flips: Tensor, padding: int, padding_mode: str = "reflect") -> Tensor:
+    """Apply drawn crop offsets and flips (see :func:`random_crop_flip`) to ``images``."""
+    n, _, height, width = images.shape
     device = images.device
     offsets, flips = offsets.to(device), flips.to(device)
     rows = offsets[0, :, None] - padding + torch.arange(height, device=device)  # (N, H) source rows
@@ -688,6 +798,10 @@ class TensorLoader:
         seed: base seed of shuffling and augmentation.
         drop_last: skip the last, smaller batch.
         channels_last: return batches in channels_last memory format.
+        rank, world_size: under several processes (:mod:`~pushpull_viz.distributed`), ``batch_size`` is the
+            global batch: every rank draws the same permutation and augmentation for it and keeps its own
+            contiguous share (:func:`~pushpull_viz.distributed.share_of_batch`), so any number of processes
+            trains on the same stream of batches. A last global batch smaller than ``world_size`` is dropped.
 
     Example:
         >>> data = ImageTensors(torch.zeros(10, 1, 8, 8, dtype=torch.uint8), torch.arange(10), tuple("0123456789"))
@@ -704,11 +818,25 @@ class TensorLoader:
     seed: int = 0
     drop_last: bool = False
     channels_last: bool = False
+    rank: int = 0
+    world_size: int = 1
     epoch: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        if not (isinstance(self.world_size, int) and self.world_size >= 1 and 0 <= self.rank < self.world_size):
+            raise ValueError(f"rank and world_size must satisfy 0 <= rank < world_size, got {self.rank!r} and "
+                             f"{self.world_size!r}")
+        if self.world_size > self.batch_size:
+            raise ValueError(f"batch_size {self.batch_size} is smaller than the number of processes "
+                             f"{self.world_size}: every process needs at least one image per batch")
+        if isinstance(self.crop_padding, bool) or not isinstance(self.crop_padding, int) or self.crop_padding < 0:
+            raise ValueError(f"crop_padding must be a non-negative integer, got {self.crop_padding!r}")
+        height, width = self.data.images.shape[-2:]
+        if self.crop_padding >= min(height, width):
+            raise ValueError(f"reflect padding {self.crop_padding} must be smaller than the image size "
+                             f"{height}x{width}")
         self.device = torch.device(self.device)
         self.images = self.data.images.to(self.device)
         self.labels = self.data.labels.to(self.device)
@@ -717,8 +845,12 @@ class TensorLoader:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        n = len(self.data)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        full, rest = divmod(len(self.data), self.batch_size)
+        return full + (rest > 0 and not self.drop_last and rest >= self.world_size)
+
+    def global_batch_size(self, step: int) -> int:
+        """Images in global batch ``step`` (over all ranks)."""
+        return min(self.batch_size, len(self.data) - step * self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         generator = torch.Generator().manual_seed(_epoch_seed(self.seed, self.epoch))
@@ -728,9 +860,13 @@ class TensorLoader:
         augment = self.crop_padding > 0 or self.flip
         for i in range(len(self)):
             index = order[i * self.batch_size:(i + 1) * self.batch_size]
+            # drawn for the whole global batch, so every rank's share is augmented as one process would
+            draws = _crop_flip_draws(len(index), self.crop_padding, self.flip, generator) if augment else None
+            start, stop = share_of_batch(len(index), self.rank, self.world_size)
+            index = index[start:stop]
             images = self.images[index]
-            if augment:
-                images = random_crop_flip(images, self.crop_padding, self.flip, generator)
+            if draws is not None:
+                images = _crop_flip(images, draws[0][:, start:stop], draws[1][start:stop], self.crop_padding)
             images = images.float().div_(255)
             if self.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)

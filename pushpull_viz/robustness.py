@@ -10,6 +10,7 @@ plots directly and that are stored as CSV.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,8 +21,8 @@ from torch import Tensor, nn
 from .checks import check_images, check_int
 from .corruptions import corrupt, corruption_generator, corruption_info, resolve_corruptions
 
-__all__ = ["ALEXNET_CIFAR_ERRORS", "RobustnessSummary", "evaluate", "evaluate_released", "summarize",
-           "summary_table"]
+__all__ = ["ALEXNET_CIFAR_ERRORS", "ALEXNET_IMAGENET_ERRORS", "BASELINES", "RobustnessSummary", "default_baseline",
+           "evaluate", "evaluate_loader", "evaluate_released", "summarize", "summary_table"]
 
 
 def evaluate(
@@ -58,15 +59,39 @@ def evaluate(
     if labels.shape != (images.shape[0],):
         raise ValueError(f"labels must have shape ({images.shape[0]},), got {tuple(labels.shape)}")
     check_int(batch_size, "batch_size", 1)
-    sets = [_Set("clean", 0, None, images, labels)]
-    for name in resolve_corruptions(corruptions):
-        info = corruption_info(name)
-        chosen = info.severities if severities is None else tuple(severities)
-        bad = [s for s in chosen if s not in info.severities]
-        if bad:
-            raise ValueError(f"severities {bad} are not valid for {name!r}: it has severities 1..{len(info.levels)}")
-        sets += [_Set(name, s, info.levels[s - 1], images, labels, seed) for s in chosen]
-    return _score(models, sets, batch_size, device, progress)
+    sets = _corruption_sets(corruptions, severities)
+    return _score_on_the_fly(models, _slices(images, labels, batch_size), sets, device, seed, progress,
+                             -(-images.shape[0] // batch_size))
+
+
+def evaluate_loader(
+    models: nn.Module | Mapping[str, nn.Module],
+    loader,
+    corruptions: Sequence[str] = (),
+    severities: Sequence[int] | None = None,
+    device: str | torch.device | None = None,
+    seed: int = 0,
+    progress: bool = True,
+):
+    """:func:`evaluate` for test sets too large for memory (ImageNet's 50,000 validation images).
+
+    Each batch of ``loader`` is decoded once and every corruption and severity is made from it on the
+    device, so the images are read once, whatever the number of corrupted sets. The noise is the
+    same as :func:`evaluate` draws for the same batches in the same order.
+
+    Args:
+        loader: an iterable of ``(images, labels)`` batches in a fixed order, images uint8 or float in
+            [0, 1] (e.g. ``folder_dataloader(path, train=False, pipeline="imagenet")``: resize 256,
+            centre crop 224, as ImageNet-C was made).
+        models, corruptions, severities, device, seed, progress: as in :func:`evaluate`.
+
+    Returns:
+        The same tidy DataFrame as :func:`evaluate`.
+    """
+    models = _as_dict(models)
+    sets = _corruption_sets(corruptions, severities)
+    total = len(loader) if hasattr(loader, "__len__") else None
+    return _score_on_the_fly(models, loader, sets, device, seed, progress, total)
 
 
 def evaluate_released(
@@ -84,17 +109,21 @@ def evaluate_released(
 
     Args:
         models: a model or ``{name: model}``.
-        suite: a :class:`~pushpull_viz.corruptions.ReleasedSuite` (``open_released(root, "cifar10-c")``).
+        suite: a :class:`~pushpull_viz.corruptions.ReleasedSuite` (``open_released(root, "cifar10-c")``)
+            or a :class:`~pushpull_viz.corruptions.ReleasedImageFolders` (``open_released(root,
+            "imagenet-c")``, streamed through ``DataLoader`` workers).
         corruptions: which of its corruptions (default: all present).
         severities: which severities (default: all of the suite's).
-        clean: the clean test set (:class:`~pushpull_viz.data.ImageTensors`) for the clean row;
-            default: the suite's own (MNIST-C's ``identity``), else no clean row.
+        clean: the clean test set for the clean row: :class:`~pushpull_viz.data.ImageTensors`, or for
+            ImageNet-C an iterable of batches (``folder_dataloader(val, train=False,
+            pipeline="imagenet")``); default: the suite's own (MNIST-C's ``identity``), else no clean row.
         batch_size, device, progress: as in :func:`evaluate`.
         indices: evaluate only these rows of every block (and of ``clean``): a subset of the
             test set, the same images in every corruption.
 
     Returns:
-        The same tidy DataFrame as :func:`evaluate` (``level`` is empty: the files fix it).
+        The same tidy DataFrame as :func:`evaluate` (``level`` is empty: the files fix it). ImageNet-C
+        rows are named as the registry names them (``imagenetc_fog``), like corruptions made on the fly.
     """
     models = _as_dict(models)
     check_int(batch_size, "batch_size", 1)
@@ -105,32 +134,54 @@ def evaluate_released(
         raise ValueError(f"severities {bad} are not in {suite.suite}: it has {', '.join(map(str, suite.severities))}")
     if clean is None and suite.has_clean:
         clean = suite.clean()
+
     def rows(tensor: Tensor) -> Tensor:
         return tensor if indices is None else tensor[indices]
 
-    sets = [_Set("clean", 0, None, rows(clean.images), rows(clean.labels))] if clean is not None else []
+    sets = []
+    if clean is not None and hasattr(clean, "images"):
+        sets.append(_Set("clean", 0, None, lambda: _slices(rows(clean.images), rows(clean.labels), batch_size)))
+    elif clean is not None:
+        if indices is not None:
+            raise ValueError("indices need the clean set as ImageTensors; subset a streamed clean set in its loader")
+        sets.append(_Set("clean", 0, None, lambda: iter(clean)))
+    def batches(name: str, severity: int):
+        if hasattr(suite, "loader"):  # image folders: streamed through DataLoader workers
+            return suite.loader(name, severity, batch_size, indices=indices)
+        return _slices(rows(suite.images(name, severity)), rows(suite.labels(name, severity)), batch_size)
+
     for name in chosen:
-        sets += [_Set(name, s, None, lambda n=name, s=s: rows(suite.images(n, s)),
-                      lambda n=name, s=s: rows(suite.labels(n, s))) for s in wanted]
-    return _score(models, sets, batch_size, device, progress)
+        label = suite.registry_name(name) if hasattr(suite, "registry_name") else name
+        sets += [_Set(label, s, None, functools.partial(batches, name, s)) for s in wanted]
+    return _score(models, sets, device, progress)
 
 
 @dataclass
 class _Set:
-    """One test set: images and labels (tensors, or functions loading them when needed); a
-    corruption made on the fly when ``seed`` is given."""
+    """One released test set: a function giving its ``(images, labels)`` batches when it is scored."""
 
     corruption: str
     severity: int
     level: Any
-    images: Any
-    labels: Any
-    seed: int | None = None
+    batches: Any
 
-    def load(self) -> tuple[Tensor, Tensor]:
-        images = self.images() if callable(self.images) else self.images
-        labels = self.labels() if callable(self.labels) else self.labels
-        return images, labels
+
+def _slices(images: Tensor, labels: Tensor, batch_size: int):
+    for start in range(0, images.shape[0], batch_size):
+        yield images[start:start + batch_size], labels[start:start + batch_size]
+
+
+def _corruption_sets(corruptions, severities) -> list[tuple[str, int, Any]]:
+    """``(name, severity, level)`` for every requested corruption and severity, checked."""
+    sets = []
+    for name in resolve_corruptions(corruptions):
+        info = corruption_info(name)
+        chosen = info.severities if severities is None else tuple(severities)
+        bad = [s for s in chosen if s not in info.severities]
+        if bad:
+            raise ValueError(f"severities {bad} are not valid for {name!r}: it has severities 1..{len(info.levels)}")
+        sets += [(name, s, info.levels[s - 1]) for s in chosen]
+    return sets
 
 
 def _as_dict(models) -> dict[str, nn.Module]:
@@ -141,42 +192,82 @@ def _as_dict(models) -> dict[str, nn.Module]:
     return dict(models)
 
 
-def _score(models: dict[str, nn.Module], sets: list[_Set], batch_size: int, device, progress: bool):
-    """Accuracy of every model on every set, one batch at a time; the tidy table."""
-    import pandas as pd
-    from tqdm.auto import tqdm
-
+def _prepare(models: dict[str, nn.Module], device) -> torch.device:
     if device is None:
         first = next(iter(models.values()))
         device = next(first.parameters()).device if any(True for _ in first.parameters()) else torch.device("cpu")
     device = torch.device(device)
     for model in models.values():
         model.to(device).eval()
+    return device
+
+
+def _as_float(batch: Tensor) -> Tensor:
+    return batch.float() / 255 if batch.dtype == torch.uint8 else batch.float()
+
+
+def _table(rows: list[dict[str, Any]], models: dict[str, nn.Module]):
+    import pandas as pd
+
+    table = pd.DataFrame(rows)
+    return table.sort_values("model", kind="stable", key=lambda m: m.map(list(models).index)).reset_index(drop=True)
+
+
+def _rows(models, corruption: str, severity: int, level: Any, correct: Mapping[str, int], n: int) -> list[dict]:
+    if n == 0:
+        raise ValueError(f"no images in the {corruption} set")
+    return [{"model": name, "corruption": corruption, "severity": severity, "level": level,
+             "accuracy": correct[name] / n, "error": (n - correct[name]) / n, "n": n} for name in models]
+
+
+def _score_on_the_fly(models: dict[str, nn.Module], batches, sets: list[tuple[str, int, Any]], device, seed: int,
+                      progress: bool, total: int | None):
+    """Accuracy of every model on the clean batches and on every corrupted set made from them, batch by
+    batch (each set keeps its own seeded generator across the batches)."""
+    from tqdm.auto import tqdm
+
+    device = _prepare(models, device)
+    generators = [corruption_generator(seed, name, s, device) for name, s, _ in sets]
+    correct = [dict.fromkeys(models, 0) for _ in range(len(sets) + 1)]  # [0]: clean
+    n = 0
+    bar = tqdm(total=total, desc="robustness", unit="batch", disable=not progress or None)
+    with torch.inference_mode():
+        for images, labels in batches:
+            images, target = images.to(device), labels.to(device)
+            for k, (name, s, _) in enumerate([("clean", 0, None), *sets]):
+                batch = images if k == 0 else corrupt(images, name, s, generators[k - 1])
+                batch = _as_float(batch)
+                for model_name, model in models.items():
+                    correct[k][model_name] += (model(batch).argmax(1) == target).sum().item()
+            n += labels.shape[0]
+            bar.update(1)
+    bar.close()
+    rows = _rows(models, "clean", 0, None, correct[0], n)
+    for k, (name, s, level) in enumerate(sets, start=1):
+        rows += _rows(models, name, s, level, correct[k], n)
+    return _table(rows, models)
+
+
+def _score(models: dict[str, nn.Module], sets: list[_Set], device, progress: bool):
+    """Accuracy of every model on every released set, one set and one batch at a time; the tidy table."""
+    from tqdm.auto import tqdm
+
+    device = _prepare(models, device)
     rows = []
     bar = tqdm(total=len(sets), desc="robustness", unit="set", disable=not progress or None)
     with torch.inference_mode():
         for test_set in sets:
-            images, labels = test_set.load()
-            generator = None if test_set.seed is None else corruption_generator(
-                test_set.seed, test_set.corruption, test_set.severity, device)
-            correct = dict.fromkeys(models, 0)
-            for start in range(0, images.shape[0], batch_size):
-                batch = images[start:start + batch_size].to(device)
-                if generator is not None:
-                    batch = corrupt(batch, test_set.corruption, test_set.severity, generator)
-                batch = batch.float() / 255 if batch.dtype == torch.uint8 else batch.float()
-                target = labels[start:start + batch_size].to(device)
+            correct, n = dict.fromkeys(models, 0), 0
+            for images, labels in test_set.batches():
+                batch, target = _as_float(images.to(device)), labels.to(device)
                 for name, model in models.items():
                     correct[name] += (model(batch).argmax(1) == target).sum().item()
-            n = images.shape[0]
-            rows += [{"model": name, "corruption": test_set.corruption, "severity": test_set.severity,
-                      "level": test_set.level, "accuracy": correct[name] / n, "error": (n - correct[name]) / n,
-                      "n": n} for name in models]
+                n += labels.shape[0]
+            rows += _rows(models, test_set.corruption, test_set.severity, test_set.level, correct, n)
             bar.set_postfix_str(f"{test_set.corruption} s{test_set.severity}", refresh=False)
             bar.update(1)
     bar.close()
-    table = pd.DataFrame(rows)
-    return table.sort_values("model", kind="stable", key=lambda m: m.map(list(models).index)).reset_index(drop=True)
+    return _table(rows, models)
 
 
 # ------------------------------------------------------------------------------------------ metrics
@@ -192,6 +283,39 @@ ALEXNET_CIFAR_ERRORS = {
     "brightness": 0.1784, "contrast": 0.4677, "elastic_transform": 0.2225, "pixelate": 0.1836,
     "jpeg_compression": 0.1848, "saturate": 0.2215,
 }
+
+
+#: AlexNet's ImageNet-C errors (fractions), the ImageNet mCE normaliser: clean top-1 error, and per benchmark
+#: corruption the mean over the 5 severities. Source: Hendrycks & Dietterich, "Benchmarking neural network
+#: robustness to common corruptions and perturbations", ICLR 2019 (clean error 43.5%, Table 1) and their
+#: repository hendrycks/robustness (the per-corruption means, as AugMix's imagenet.py copies them). The
+#: benchmark table gives no AlexNet errors for the 4 extra corruptions: their mCE needs another baseline.
+ALEXNET_IMAGENET_ERRORS = {
+    "clean": 0.435,
+    "imagenetc_gaussian_noise": 0.886428, "imagenetc_shot_noise": 0.894468, "imagenetc_impulse_noise": 0.922640,
+    "imagenetc_defocus_blur": 0.819880, "imagenetc_glass_blur": 0.826268, "imagenetc_motion_blur": 0.785948,
+    "imagenetc_zoom_blur": 0.798360, "imagenetc_snow": 0.866816, "imagenetc_frost": 0.826572,
+    "imagenetc_fog": 0.819324, "imagenetc_brightness": 0.564592, "imagenetc_contrast": 0.853204,
+    "imagenetc_elastic_transform": 0.646056, "imagenetc_pixelate": 0.717840, "imagenetc_jpeg_compression": 0.606500,
+}
+#: Built-in baselines: name -> (errors, how summaries label them).
+BASELINES = {
+    "alexnet-cifar": (ALEXNET_CIFAR_ERRORS, "alexnet-cifar (paper)"),
+    "alexnet-imagenet": (ALEXNET_IMAGENET_ERRORS, "alexnet-imagenet (Hendrycks & Dietterich 2019)"),
+}
+
+
+def default_baseline(corruptions) -> str | None:
+    """The built-in baseline that covers every corruption in ``corruptions`` (None if none does).
+
+    >>> default_baseline(["fog", "snow"]), default_baseline(["imagenetc_fog"]), default_baseline(["mnist_fog"])
+    ('alexnet-cifar', 'alexnet-imagenet', None)
+    """
+    names = [c for c in corruptions if c != "clean"]
+    for name, (errors, _) in BASELINES.items():
+        if names and all(c in errors for c in names):
+            return name
+    return None
 
 
 @dataclass
@@ -270,8 +394,9 @@ def summarize(
             ``corruption -> error`` (mean over severities) or ``-> [error per severity]``; errors
             as fractions. A ``"clean"`` row or key gives the clean error.
         clean_error: E_clean, if ``errors`` does not hold it.
-        baseline: ``"alexnet-cifar"`` (the paper's normaliser, built in) or another model's
-            errors in the same forms (e.g. the plain twin of a push-pull model).
+        baseline: ``"alexnet-cifar"`` (the paper's normaliser, built in), ``"alexnet-imagenet"``
+            (ImageNet-C's, :data:`ALEXNET_IMAGENET_ERRORS`) or another model's errors in the same forms
+            (e.g. the plain twin of a push-pull model).
         baseline_clean_error: the baseline's clean error, if its table does not hold it.
         model: which model of a multi-model table to summarise.
 
@@ -288,10 +413,12 @@ def summarize(
     if clean is None:
         raise ValueError("no clean error: pass clean_error=... or include a 'clean' row")
     if isinstance(baseline, str):
-        if baseline != "alexnet-cifar":
-            raise ValueError(f"unknown baseline {baseline!r}: use 'alexnet-cifar' or pass another model's errors")
-        base = {k: v for k, v in ALEXNET_CIFAR_ERRORS.items() if k != "clean"}
-        base_clean, label = ALEXNET_CIFAR_ERRORS["clean"], "alexnet-cifar (paper)"
+        if baseline not in BASELINES:
+            raise ValueError(f"unknown baseline {baseline!r}: use {' or '.join(map(repr, BASELINES))} or pass "
+                             "another model's errors")
+        errors_table, label = BASELINES[baseline]
+        base = {k: v for k, v in errors_table.items() if k != "clean"}
+        base_clean = errors_table["clean"]
     else:
         base, base_clean = _mean_errors(baseline, "baseline")
         base_clean = base_clean if baseline_clean_error is None else float(baseline_clean_error)
@@ -324,8 +451,8 @@ def summary_table(results, baseline: str = "alexnet-cifar"):
 
     Args:
         results: the tidy DataFrame of :func:`evaluate` (several models allowed).
-        baseline: ``"alexnet-cifar"`` (the paper's normaliser) or the name of one of the
-            models in ``results`` (e.g. the plain twin of a push-pull model).
+        baseline: ``"alexnet-cifar"`` (the paper's normaliser), ``"alexnet-imagenet"`` or the name of
+            one of the models in ``results`` (e.g. the plain twin of a push-pull model).
 
     Returns:
         A DataFrame ``model, clean_error, corruption_error, mCE, relative_mCE, n_corruptions,
@@ -334,13 +461,13 @@ def summary_table(results, baseline: str = "alexnet-cifar"):
     import pandas as pd
 
     models = list(dict.fromkeys(results["model"]))
-    if baseline != "alexnet-cifar" and baseline not in models:
-        raise ValueError(f"baseline must be 'alexnet-cifar' or one of the models ({', '.join(map(str, models))}), "
-                         f"got {baseline!r}")
-    base = "alexnet-cifar" if baseline == "alexnet-cifar" else results[results["model"] == baseline]
+    if baseline not in BASELINES and baseline not in models:
+        raise ValueError(f"baseline must be {', '.join(map(repr, BASELINES))} or one of the models "
+                         f"({', '.join(map(str, models))}), got {baseline!r}")
+    base = baseline if baseline in BASELINES else results[results["model"] == baseline]
     rows = []
     for name in models:
         row = summarize(results, baseline=base, model=name).as_row()
-        row["baseline"] = "alexnet-cifar (paper)" if baseline == "alexnet-cifar" else str(baseline)
+        row["baseline"] = BASELINES[baseline][1] if baseline in BASELINES else str(baseline)
         rows.append({"model": name, **row})
     return pd.DataFrame(rows)

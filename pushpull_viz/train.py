@@ -42,6 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import distributed
 from .data import ImageTensors, TensorLoader
 from .io import FolderLock, atomic_save, atomic_write_text
 from .models import build_model, normalize_build_config
@@ -142,6 +143,13 @@ RECIPES: dict[str, Recipe] = {
                description="One-GPU CIFAR run for ResNets: 30 epochs, batch 512, one-cycle lr (peak 0.4, the "
                            "batch-128 peak 0.1 scaled with the batch), crop + flip; with AMP and channels_last, as "
                            "fit uses them on CUDA"),
+        Recipe("imagenet-torchvision", epochs=90, batch_size=256, lr=0.1, nesterov=False, weight_decay=1e-4,
+               milestones=(30, 60), eval_batch_size=256,
+               description="ImageNet ResNets, torchvision's reference recipe (the PushPull-Net paper's own settings "
+                           "are not in this project's sources): SGD momentum 0.9 (not Nesterov), wd 1e-4, global "
+                           "batch 256 (32 per GPU on 8 GPUs), 90 epochs, lr 0.1 /10 at 30 and 60; random resized "
+                           "crop 224 + flip, resize 256 + centre crop 224 for test (folder_dataloader's 'imagenet' "
+                           "pipeline)"),
         Recipe("densenet-quick", epochs=30, batch_size=64, lr=0.1, weight_decay=1e-4, schedule="onecycle",
                crop_padding=4, flip=True,
                description="Short CIFAR run for DenseNets: 30 epochs, batch 64, one-cycle lr (peak 0.1), crop + flip"),
@@ -228,12 +236,19 @@ class FitResult:
 def _as_loader(data: Any, recipe: Recipe, device: torch.device, seed: int, train: bool, channels_last: bool):
     if data is None:
         return None
+    rank, world_size = distributed.world()
     if isinstance(data, ImageTensors):
         if train:
             return TensorLoader(data, recipe.batch_size, shuffle=True, crop_padding=recipe.crop_padding,
-                                flip=recipe.flip, device=device, seed=seed, channels_last=channels_last)
-        return TensorLoader(data, recipe.eval_batch_size, device=device, channels_last=channels_last)
+                                flip=recipe.flip, device=device, seed=seed, channels_last=channels_last,
+                                rank=rank, world_size=world_size)
+        return TensorLoader(data, max(recipe.eval_batch_size, world_size), device=device,
+                            channels_last=channels_last, rank=rank, world_size=world_size)
     if isinstance(data, Iterable):
+        if getattr(data, "world_size", 1) != world_size:
+            raise ValueError(f"under {world_size} processes every process must load its own share of the data: "
+                             "pass ImageTensors or a folder_dataloader made in this process group (which shards "
+                             f"itself), not an iterable made for {getattr(data, 'world_size', 1)} process(es)")
         return data
     raise TypeError(f"data must be ImageTensors or an iterable of (images, labels) batches, got {type(data).__name__}")
 
@@ -267,7 +282,8 @@ def evaluate_accuracy(
     loader = TensorLoader(data, batch_size, device=device) if isinstance(data, ImageTensors) else data
     was_training = model.training
     model.eval()
-    correct, loss, n = torch.zeros((), device=device), torch.zeros((), device=device), 0
+    correct, loss = torch.zeros((), device=device), torch.zeros((), device=device)
+    n = torch.zeros((), device=device, dtype=torch.int64)
     with torch.inference_mode(), torch.autocast(device.type, enabled=amp and device.type == "cuda"):
         for images, labels in loader:
             images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
@@ -276,9 +292,11 @@ def evaluate_accuracy(
             correct += (logits.argmax(1) == labels).sum()
             n += labels.shape[0]
     model.train(was_training)
-    if n == 0:
+    if getattr(loader, "world_size", 1) > 1:  # each process scored its share: add them up
+        distributed.all_sum(correct, loss, n)
+    if n.item() == 0:
         raise ValueError("evaluation data is empty")
-    return correct.item() / n, loss.item() / n
+    return correct.item() / n.item(), loss.item() / n.item()
 
 
 def _make_scheduler(optimizer: torch.optim.Optimizer, recipe: Recipe, steps_per_epoch: int):
@@ -334,6 +352,7 @@ def fit(
     amp: bool | None = None,
     channels_last: bool | None = None,
     compile: bool = False,
+    sync_batchnorm: bool = False,
     progress: bool = True,
     dataset: str | None = None,
     on_step: Callable[[dict[str, Any]], None] | None = None,
@@ -361,10 +380,19 @@ def fit(
         amp: mixed precision (float16 autocast + gradient scaling); default on for CUDA.
         channels_last: NHWC memory format for model and batches; default on for CUDA.
         compile: train through ``torch.compile(model)``.
+        sync_batchnorm: under several processes on CUDA, batch-norm statistics over the global batch
+            (``torch.nn.SyncBatchNorm``) instead of each process's share.
         progress: show a tqdm bar (loss, accuracy, images/s).
         dataset: a label for the data, stored in the configuration (e.g. ``"mnist"``).
         on_step: called after every training step with ``{"epoch", "step", "loss"}``.
         on_epoch_end: called with each epoch's metrics row.
+
+    Several processes (``torchrun``, see :mod:`~pushpull_viz.distributed`): when a process group is
+    running, the model trains as ``DistributedDataParallel``. The recipe's batch size is the global batch
+    and its learning rate is unchanged, so a run means the same on any number of processes: each rank
+    takes its share of every global batch and the loss is scaled so that the averaged gradient is that of
+    the global batch's mean loss (exact, also for a smaller last batch). Metrics are summed over the
+    ranks; rank 0 alone writes the run folder. ``resume`` works with any number of processes.
 
     Returns:
         :class:`FitResult`; ``result.history`` is a pandas DataFrame with one row per epoch.
@@ -372,79 +400,93 @@ def fit(
     import pandas as pd
     from tqdm.auto import tqdm
 
-    recipe = get_recipe(recipe, **overrides)
-    device = resolve_device(device)
-    amp = device.type == "cuda" if amp is None else bool(amp)
-    if amp and device.type == "cpu":
-        raise ValueError("amp=True needs a CUDA or MPS device (float16 autocast on CPU is not supported here)")
-    channels_last = device.type == "cuda" if channels_last is None else bool(channels_last)
-    train_data, test_data = _split_data(data)
-    out = Path(out) if out is not None else None
-    if resume and out is None:
-        raise ValueError("resume=True needs out= (the run folder holding last.pt)")
+    rank, world_size = distributed.world()
+    main = rank == 0
+    with contextlib.ExitStack() as stack:
+        # every rank checks and sets up; if any fails, all stop with one line naming it
+        with distributed.together("starting the run"):
+            recipe = get_recipe(recipe, **overrides)
+            device = resolve_device(device)
+            amp = device.type == "cuda" if amp is None else bool(amp)
+            if amp and device.type == "cpu":
+                raise ValueError("amp=True needs a CUDA or MPS device (float16 autocast on CPU is not supported here)")
+            if sync_batchnorm and (world_size == 1 or device.type != "cuda"):
+                raise ValueError("sync_batchnorm=True (--sync-bn) needs several processes on CUDA (torchrun)")
+            if world_size > 1:
+                distributed.local_batch_size(recipe.batch_size, world_size)  # checks that it divides
+            channels_last = device.type == "cuda" if channels_last is None else bool(channels_last)
+            train_data, test_data = _split_data(data)
+            out = Path(out) if out is not None else None
+            if resume and out is None:
+                raise ValueError("resume=True needs out= (the run folder holding last.pt)")
+            if out is not None and main:  # one process owns the run folder from here to the end
+                stack.enter_context(FolderLock(out, "run folder"))
+            model.to(device)
+            if channels_last:
+                model.to(memory_format=torch.channels_last)
+            config = {
+                "model": getattr(model, "build_config", None),
+                "model_class": type(model).__name__,
+                "recipe": recipe.to_dict(),
+                "seed": int(seed),
+                "dataset": dataset,
+                "world_size": world_size,
+            }
+            parameters = [p for p in model.parameters() if p.requires_grad]
+            optimizer = torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum,
+                                        nesterov=recipe.nesterov, weight_decay=recipe.weight_decay)
+            train_loader = _as_loader(train_data, recipe, device, seed, True, channels_last)
+            test_loader = _as_loader(test_data, recipe, device, seed, False, channels_last)
+            steps_per_epoch = len(train_loader)
+            if steps_per_epoch == 0:
+                raise ValueError("the training data gives no batches")
+            scheduler, per_step = _make_scheduler(optimizer, recipe, steps_per_epoch)
+            scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
+            history: list[dict[str, Any]] = []
+            best_accuracy, best_epoch, start_epoch = None, None, 0
+            if world_size > 1 and rank > 0:  # each rank its own dropout draws (restored on resume)
+                torch.manual_seed(_epoch_seed_for_rank(seed, rank))
 
-    # one process owns the run folder from here to the end (a second one stops at once)
-    with FolderLock(out, "run folder") if out is not None else contextlib.nullcontext():
-        model.to(device)
-        if channels_last:
-            model.to(memory_format=torch.channels_last)
-        config = {
-            "model": getattr(model, "build_config", None),
-            "model_class": type(model).__name__,
-            "recipe": recipe.to_dict(),
-            "seed": int(seed),
-            "dataset": dataset,
-        }
-        parameters = [p for p in model.parameters() if p.requires_grad]
-        optimizer = torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
-                                    weight_decay=recipe.weight_decay)
-        train_loader = _as_loader(train_data, recipe, device, seed, True, channels_last)
-        test_loader = _as_loader(test_data, recipe, device, seed, False, channels_last)
-        steps_per_epoch = len(train_loader)
-        if steps_per_epoch == 0:
-            raise ValueError("the training data gives no batches")
-        scheduler, per_step = _make_scheduler(optimizer, recipe, steps_per_epoch)
-        scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
-        history: list[dict[str, Any]] = []
-        best_accuracy, best_epoch, start_epoch = None, None, 0
+            if out is not None:
+                last = out / "last.pt"
+                if resume:
+                    state = _load_run(last, config)
+                    load_state_dict_strict(model, state["model"])
+                    optimizer.load_state_dict(state["optimizer"])
+                    scheduler.load_state_dict(state["scheduler"])
+                    scaler.load_state_dict(state["scaler"])
+                    saved_size = state["config"].get("world_size", 1)
+                    ranks = state.get("rng_ranks")
+                    _set_rng_state(ranks[rank] if ranks and saved_size == world_size else state["rng"])
+                    if saved_size != world_size and main:
+                        print(f"resuming a run of {saved_size} process(es) with {world_size}: the global batch "
+                              f"({recipe.batch_size}), learning rate and data order are unchanged; per-process "
+                              "random draws (dropout) and batch-norm statistics over each process's share are "
+                              "not, so the weights will not be bit-identical to an uninterrupted run")
+                    history = list(state["history"])
+                    best_accuracy, best_epoch = state["best_accuracy"], state["best_epoch"]
+                    start_epoch = state["epoch"]
+                elif last.is_file() and not overwrite:
+                    raise FileExistsError(f"{out} already holds a run (last.pt): continue it with resume=True "
+                                          "(command line: --resume) or start again with overwrite=True (--overwrite)")
+                if main:
+                    out.mkdir(parents=True, exist_ok=True)
+                    atomic_write_text(out / "config.json", json.dumps(config, indent=2, default=str))
 
-        if out is not None:
-            last = out / "last.pt"
-            if resume:
-                if not last.is_file():
-                    raise FileNotFoundError(f"cannot resume: {last} not found (start the run without resume)")
-                state = load_checkpoint(last, map_location="cpu")
-                if state.get("format") != CHECKPOINT_FORMAT:
-                    raise CheckpointMismatchError(f"{last} is not a pushpull-viz run checkpoint (format "
-                                                  f"{state.get('format')!r})")
-                saved = dict(state["config"])
-                saved.pop("dataset", None)
-                if isinstance(saved.get("model"), dict) and "name" in saved["model"]:
-                    saved["model"] = normalize_build_config(saved["model"])
-                now = {k: v for k, v in config.items() if k != "dataset"}
-                differences = _describe_differences(saved, now)
-                if differences:
-                    raise CheckpointMismatchError(f"cannot resume {last}: the run was started differently: "
-                                                  + "; ".join(differences[:5]))
-                load_state_dict_strict(model, state["model"])
-                optimizer.load_state_dict(state["optimizer"])
-                scheduler.load_state_dict(state["scheduler"])
-                scaler.load_state_dict(state["scaler"])
-                _set_rng_state(state["rng"])
-                history = list(state["history"])
-                best_accuracy, best_epoch, start_epoch = state["best_accuracy"], state["best_epoch"], state["epoch"]
-            elif last.is_file() and not overwrite:
-                raise FileExistsError(f"{out} already holds a run (last.pt): continue it with resume=True (command "
-                                      "line: --resume) or start again with overwrite=True (--overwrite)")
-            out.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(out / "config.json", json.dumps(config, indent=2, default=str))
+        step_model: nn.Module = model
+        if world_size > 1:
+            from torch.nn.parallel import DistributedDataParallel
 
-        step_model = torch.compile(model) if compile else model
+            if sync_batchnorm:
+                model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            step_model = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+        if compile:
+            step_model = torch.compile(step_model)
         label = dataset or getattr(train_data, "name", "data")
         total_steps = recipe.epochs * steps_per_epoch
-        bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, disable=not progress or None,
-                   desc=f"{_run_name(model)} on {label}", unit="batch",
-                   dynamic_ncols=True)
+        processes = f", {world_size} processes" if world_size > 1 else ""
+        bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, disable=not (progress and main) or None,
+                   desc=f"{_run_name(model)} on {label}{processes}", unit="batch", dynamic_ncols=True)
         train_seconds = sum(float(row.get("train_seconds", 0.0)) for row in history)
         try:
             for epoch in range(start_epoch, recipe.epochs):
@@ -453,35 +495,43 @@ def fit(
                 model.train()
                 loss_sum = torch.zeros((), device=device)
                 correct = torch.zeros((), device=device)
-                seen = 0
+                seen = torch.zeros((), device=device, dtype=torch.int64)
                 lr = optimizer.param_groups[0]["lr"]
                 start = time.perf_counter()
                 for step, (images, labels) in enumerate(train_loader):
                     images = images.to(device, non_blocking=True)
                     labels = labels.to(device, non_blocking=True)
+                    batch = labels.shape[0]
                     with torch.autocast(device.type, enabled=amp):
                         logits = step_model(images)
-                        loss = F.cross_entropy(logits.float(), labels, label_smoothing=recipe.label_smoothing)
+                        if world_size == 1:
+                            loss = F.cross_entropy(logits.float(), labels, label_smoothing=recipe.label_smoothing)
+                            batch_loss = loss.detach() * batch
+                        else:  # DDP averages gradients over ranks: scale so the result is the global batch mean
+                            batch_loss = F.cross_entropy(logits.float(), labels, reduction="sum",
+                                                         label_smoothing=recipe.label_smoothing)
+                            loss = batch_loss * (world_size / _global_batch(train_loader, step, batch, world_size))
+                            batch_loss = batch_loss.detach()
                     optimizer.zero_grad(set_to_none=True)
                     scaler.scale(loss).backward()
                     scaler.step(optimizer)
                     scaler.update()
                     if per_step:
                         scheduler.step()
-                    batch = labels.shape[0]
-                    loss_sum += loss.detach() * batch
+                    loss_sum += batch_loss
                     correct += (logits.detach().argmax(1) == labels).sum()
                     seen += batch
                     bar.update(1)
                     if step % 20 == 0 or step == steps_per_epoch - 1:
-                        mean_loss = loss_sum.item() / seen
+                        mean_loss = loss_sum.item() / seen.item()
                         if not math.isfinite(mean_loss):
                             raise FloatingPointError(
                                 f"the training loss became {mean_loss} at epoch {epoch + 1}, step {step + 1}: "
                                 f"lower the learning rate (lr={recipe.lr})")
                         bar.set_postfix(epoch=f"{epoch + 1}/{recipe.epochs}", loss=f"{mean_loss:.3f}",
-                                        acc=f"{100 * correct.item() / seen:.1f}%",
-                                        img_s=f"{seen / (time.perf_counter() - start):.0f}", refresh=False)
+                                        acc=f"{100 * correct.item() / seen.item():.1f}%",
+                                        img_s=f"{world_size * seen.item() / (time.perf_counter() - start):.0f}",
+                                        refresh=False)
                     if on_step is not None:
                         on_step({"epoch": epoch, "step": step, "loss": loss.detach()})
                 if not per_step:
@@ -489,16 +539,20 @@ def fit(
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)
                 epoch_seconds = time.perf_counter() - start
+                distributed.all_sum(loss_sum, correct, seen)
                 train_seconds += epoch_seconds
                 row = {
                     "epoch": epoch + 1,
                     "lr": lr,
-                    "train_loss": loss_sum.item() / seen,
-                    "train_accuracy": correct.item() / seen,
+                    "train_loss": loss_sum.item() / seen.item(),
+                    "train_accuracy": correct.item() / seen.item(),
                     "train_seconds": epoch_seconds,
-                    "images_per_second": seen / epoch_seconds,
+                    "images_per_second": seen.item() / epoch_seconds,
                 }
                 if test_loader is not None:
+                    # batch-norm running statistics drift apart per process (each saw its share): use rank 0's,
+                    # the ones saved in the checkpoint
+                    distributed.broadcast_from_main(*model.buffers())
                     accuracy, test_loss = evaluate_accuracy(model, test_loader, device=device, amp=amp)
                     row.update(test_loss=test_loss, test_accuracy=accuracy)
                     improved = best_accuracy is None or accuracy > best_accuracy
@@ -507,36 +561,75 @@ def fit(
                 else:
                     improved = True
                 history.append(row)
-                if progress:
+                if progress and main:
                     tested = f"test accuracy {100 * row['test_accuracy']:.2f}%, " if test_loader is not None else ""
                     bar.write(f"epoch {epoch + 1}/{recipe.epochs}: train loss {row['train_loss']:.4f}, {tested}"
                               f"{row['images_per_second']:.0f} img/s")
                 if out is not None:
-                    state = {
-                        "format": CHECKPOINT_FORMAT,
-                        "config": config,
-                        "epoch": epoch + 1,
-                        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                        "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(),
-                        "scaler": scaler.state_dict(),
-                        "rng": _rng_state(),
-                        "history": history,
-                        "best_accuracy": best_accuracy,
-                        "best_epoch": best_epoch,
-                    }
-                    atomic_save(state, out / "last.pt")
-                    if improved:
-                        atomic_save(state, out / "best.pt")
-                    frame = pd.DataFrame(history)
-                    atomic_write_text(out / "metrics.csv", frame.to_csv(index=False))
-                    atomic_write_text(out / "metrics.jsonl", frame.to_json(orient="records", lines=True))
+                    rng_ranks = distributed.gather_objects(_rng_state()) if world_size > 1 else None
+                    if main:
+                        _save_run(out, improved, {
+                            "format": CHECKPOINT_FORMAT,
+                            "config": config,
+                            "epoch": epoch + 1,
+                            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                            "optimizer": optimizer.state_dict(),
+                            "scheduler": scheduler.state_dict(),
+                            "scaler": scaler.state_dict(),
+                            "rng": _rng_state(),
+                            "rng_ranks": rng_ranks,
+                            "history": history,
+                            "best_accuracy": best_accuracy,
+                            "best_epoch": best_epoch,
+                        })
                 if on_epoch_end is not None:
                     on_epoch_end(dict(row))
         finally:
             bar.close()
         model.eval()
         return FitResult(model, pd.DataFrame(history), best_accuracy, best_epoch, train_seconds, out, config)
+
+
+def _global_batch(loader: Any, step: int, local: int, world_size: int) -> int:
+    """Images in global batch ``step``: the loader says (a last batch may be shared unevenly), else every
+    rank's share has the size of this one (``DistributedSampler`` pads to equal shares)."""
+    sizes = getattr(loader, "global_batch_size", None)
+    return sizes(step) if sizes is not None else local * world_size
+
+
+def _epoch_seed_for_rank(seed: int, rank: int) -> int:
+    return (int(seed) * 1_000_003 + 7_777 * int(rank) + 1) % (2**63 - 1)
+
+
+def _load_run(last: Path, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The checkpoint of the run to resume, checked to be this run (the number of processes may differ)."""
+    if not last.is_file():
+        raise FileNotFoundError(f"cannot resume: {last} not found (start the run without resume)")
+    state = load_checkpoint(last, map_location="cpu")
+    if state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointMismatchError(f"{last} is not a pushpull-viz run checkpoint (format "
+                                      f"{state.get('format')!r})")
+    saved = {k: v for k, v in state["config"].items() if k not in ("dataset", "world_size")}
+    if isinstance(saved.get("model"), dict) and "name" in saved["model"]:
+        saved["model"] = normalize_build_config(saved["model"])
+    now = {k: v for k, v in config.items() if k not in ("dataset", "world_size")}
+    differences = _describe_differences(saved, now)
+    if differences:
+        raise CheckpointMismatchError(f"cannot resume {last}: the run was started differently: "
+                                      + "; ".join(differences[:5]))
+    return state
+
+
+def _save_run(out: Path, improved: bool, state: dict[str, Any]) -> None:
+    """Write ``last.pt`` (and ``best.pt`` when the epoch improved) and the metrics tables, each atomically."""
+    import pandas as pd
+
+    atomic_save(state, out / "last.pt")
+    if improved:
+        atomic_save(state, out / "best.pt")
+    frame = pd.DataFrame(state["history"])
+    atomic_write_text(out / "metrics.csv", frame.to_csv(index=False))
+    atomic_write_text(out / "metrics.jsonl", frame.to_json(orient="records", lines=True))
 
 
 def _run_name(model: nn.Module) -> str:

@@ -9,13 +9,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "pushpull_viz"
 
 #: Layer of each top-level module or sub-package, lowest first (README, "Layout").
 LAYERS = {
-    "checks": 0, "io": 0, "paper": 0, "report": 0,
+    "checks": 0, "io": 0, "paper": 0, "report": 0, "distributed": 0,
     "layers": 1, "data": 1,
-    "models": 2, "corruptions": 2,
-    "convert": 3, "train": 3, "robustness": 3, "pretrained": 3,
-    "viz": 4, "notebook": 4,
-    "demo": 5, "reproduce": 5, "exercises": 5,
-    "cli": 6,
+    "convert": 2,
+    "models": 3, "corruptions": 3,
+    "train": 4, "robustness": 4, "pretrained": 4,
+    "viz": 5, "notebook": 5,
+    "demo": 6, "reproduce": 6, "exercises": 6,
+    "cli": 7,
 }
 
 

@@ -458,7 +458,7 @@ def test_demo_refuses_non_positive_sizes_before_training(tmp_path, capsys, flag)
 
 def test_cli_arguments_are_named(capsys):
     assert main(["train", "--model", "lenet-a", "--dataset", "mnist", "--out", "/tmp/x", "--alpha", "0.5"]) == 2
-    assert "--alpha, --scale and --trainable-alpha need --pushpull" in capsys.readouterr().err
+    assert "--alpha, --scale, --trainable-alpha and --pushpull-layers need --pushpull" in capsys.readouterr().err
     assert main(["evaluate", "--checkpoint", "x.pt"]) == 2
     assert "--dataset is required" in capsys.readouterr().err
 

@@ -17,8 +17,10 @@ def test_registry():
 
 
 # corruptions without random parameters (everything else draws from the generator)
-DETERMINISTIC = {"gaussian_blur", "defocus_blur", "zoom_blur", "brightness", "contrast", "saturate", "pixelate",
-                 "jpeg_compression", "mnistc_scale", "mnistc_brightness", "mnistc_stripe", "mnistc_canny_edges"}
+_SEEDLESS = ("gaussian_blur", "defocus_blur", "zoom_blur", "brightness", "contrast", "saturate", "pixelate",
+             "jpeg_compression")
+DETERMINISTIC = {*_SEEDLESS, *(f"imagenetc_{name}" for name in _SEEDLESS), "mnistc_scale", "mnistc_brightness",
+                 "mnistc_stripe", "mnistc_canny_edges"}
 
 
 @pytest.mark.parametrize("name", list_corruptions())

@@ -23,18 +23,17 @@ def test_shipped_weights_are_weights_only_and_small():
     assert (WEIGHTS_DIR / "README.md").read_text().count("## ") == len(list_pretrained())
 
 
-def test_shipped_weights_match_their_cards(data_root):
+@pytest.mark.parametrize("name", list_pretrained())  # one test each: the test workers share them out
+def test_shipped_weights_match_their_cards(data_root, name):
     """Each shipped model gets its card's clean test accuracy here on the CPU (the ResNets were
     trained and tested on a GPU: one image in 10,000 may flip)."""
     from pushpull_viz.data import load_dataset
 
-    tests = {dataset: load_dataset(dataset, "test", data_root) for dataset in ("mnist", "cifar10-jpeg75")}
-    for name in list_pretrained():
-        model = load_pretrained(name)
-        assert (type(model.conv1).__name__ == "PushPull2d") == ("-pp" in name)
-        accuracy, _ = evaluate_accuracy(model, tests[model.card["dataset"]], device="cpu")
-        expected = model.card.get("test_accuracy") or model.card["best_test_accuracy"]  # older cards: best epoch
-        assert accuracy == pytest.approx(expected, abs=1e-4 if model.card["dataset"] == "mnist" else 2e-4)
+    model = load_pretrained(name)
+    assert (type(model.conv1).__name__ == "PushPull2d") == ("-pp" in name)
+    accuracy, _ = evaluate_accuracy(model, load_dataset(model.card["dataset"], "test", data_root), device="cpu")
+    expected = model.card.get("test_accuracy") or model.card["best_test_accuracy"]  # older cards: best epoch
+    assert accuracy == pytest.approx(expected, abs=1e-4 if model.card["dataset"] == "mnist" else 2e-4)
 
 
 def test_unknown_name_lists_the_shipped_ones():

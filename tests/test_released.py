@@ -215,12 +215,19 @@ def test_missing_folder_errors(tmp_path):
         open_released(tmp_path / "cifar", "mnist-c")
 
 
-@pytest.mark.parametrize("suite", ["imagenet-c", "cifar100-c", "", "mnist"])
+@pytest.mark.parametrize("suite", ["cifar100-c", "", "mnist"])
 def test_unknown_suite(tmp_path, suite):
-    with pytest.raises(ValueError, match=rf"suite must be one of 'cifar10-c', 'mnist-c', got {suite!r}"):
+    with pytest.raises(ValueError, match=rf"suite must be one of 'cifar10-c', 'mnist-c', 'imagenet-c', got {suite!r}"):
         open_released(tmp_path, suite)
     with pytest.raises(ValueError, match="suite must be one of"):
         download_released(suite, tmp_path)
+
+
+def test_imagenet_c_is_opened_but_not_downloaded(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no ImageNet-C corruption folders .*Zenodo record 2235448"):
+        open_released(tmp_path, "imagenet-c")
+    with pytest.raises(ValueError, match="ImageNet-C is not downloaded by this package .* by hand"):
+        download_released("imagenet-c", tmp_path)  # tens of GB of tar files
 
 
 # ---------------------------------------------------------------------------- MNIST-C

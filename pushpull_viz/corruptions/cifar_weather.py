@@ -21,6 +21,7 @@ from .filters import (
     box_blur3,
     canny,
     clipped_zoom,
+    correlate3x3,
     distance_to_edges,
     equalize_hist,
     gaussian_filter,
@@ -77,9 +78,12 @@ FROST_FILES = ("frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost5.j
 
 
 @functools.lru_cache(maxsize=4)
-def frost_photos(device: str = "cpu") -> tuple[Tensor, ...]:
-    """The five frost photographs the script draws from, RGB float in [0, 1] ``(3, h, w)``,
-    shrunk by 0.2 with bilinear interpolation (OpenCV's ``resize`` default) and rounded to 8 bits."""
+def frost_photos(device: str = "cpu", scale: float = 0.2) -> tuple[Tensor, ...]:
+    """The five frost photographs the scripts draw from, RGB float in [0, 1] ``(3, h, w)``.
+
+    ``scale = 0.2`` (CIFAR-10-C): shrunk with bilinear interpolation (OpenCV's ``resize``
+    default) and rounded to 8 bits; ``scale = 1`` (ImageNet-C): as they are.
+    """
     import numpy as np
     from PIL import Image
 
@@ -91,25 +95,32 @@ def frost_photos(device: str = "cpu") -> tuple[Tensor, ...]:
         with Image.open(path) as picture:
             rgb = np.asarray(picture.convert("RGB"), dtype=np.float32)
         full = torch.from_numpy(rgb).permute(2, 0, 1)[None]
-        # OpenCV maps output to input pixels with the exact factor 1 / 0.2 = 5, as torch does when
-        # given scale_factor without recomputing it (sizes are floor(size * 0.2), equal to
-        # OpenCV's rounded sizes for all five photographs)
-        small = F.interpolate(full, scale_factor=0.2, mode="bilinear", align_corners=False, antialias=False,
-                              recompute_scale_factor=False)
-        photos.append((small[0].round().clamp(0, 255) / 255).to(device))
+        if scale != 1:
+            # OpenCV maps output to input pixels with the exact factor 1 / 0.2 = 5, as torch does when
+            # given scale_factor without recomputing it (sizes are floor(size * 0.2), equal to
+            # OpenCV's rounded sizes for all five photographs)
+            full = F.interpolate(full, scale_factor=scale, mode="bilinear", align_corners=False, antialias=False,
+                                 recompute_scale_factor=False).round().clamp(0, 255)
+        photos.append((full[0] / 255).to(device))
     return tuple(photos)
 
 
-def frost(x: Tensor, level: tuple, generator=None) -> Tensor:
+def frost(x: Tensor, level: tuple, generator=None, *, photo_scale: float = 0.2) -> Tensor:
     """``a * image + b * frost``: a random crop of one of five frost photographs per image.
 
-    ``level = (a, b)``. The photographs are those the script uses, from the
-    ``imagecorruptions-imaug`` package (:func:`frost_photos`).
+    ``level = (a, b)``. The photographs are those the scripts use, from the
+    ``imagecorruptions-imaug`` package (:func:`frost_photos`), scaled by ``photo_scale`` (0.2 for
+    CIFAR-10-C, 1 for ImageNet-C). Images must be smaller than every photograph (the crop
+    corner is ``randint(0, photo_size - image_size)``).
     """
     needs_rgb(x, "frost")
     image_weight, frost_weight = level
     n, _, h, w = x.shape
-    photos = frost_photos(str(x.device))
+    photos = frost_photos(str(x.device), photo_scale)
+    ph, pw = min(p.shape[-2] for p in photos), min(p.shape[-1] for p in photos)
+    if ph <= h or pw <= w:
+        raise ValueError(f"frost needs images smaller than its photographs ({ph}x{pw} at scale {photo_scale}), "
+                         f"got {h}x{w}")
     choice = torch.randint(0, 5, (n,), generator=generator, device=x.device)
     corner = _rand((n, 2), x, generator)
     layer = torch.empty_like(x)
@@ -118,8 +129,6 @@ def frost(x: Tensor, level: tuple, generator=None) -> Tensor:
         if chosen.numel() == 0:
             continue
         ph, pw = photo.shape[-2:]
-        if ph <= h or pw <= w:
-            raise ValueError(f"frost works on images smaller than {ph}x{pw}, got {h}x{w}")
         top = (corner[chosen, 0] * (ph - h)).long()
         left = (corner[chosen, 1] * (pw - w)).long()
         rows = top[:, None] + torch.arange(h, device=x.device)
@@ -182,12 +191,12 @@ def _water_texture(liquid_8bit: Tensor) -> Tensor:
     (saturated to 8 bits) and a last 3x3 blur. OpenCV's 5x5 chamfer distance is replaced by the
     exact Euclidean distance."""
     edges = canny(liquid_8bit, 50, 150)
-    distance = distance_to_edges(edges).clamp(max=20)
+    distance = distance_to_edges(edges, max_distance=20).clamp(max=20)
     distance = torch.floor(box_blur3(distance) + 1e-4)
     distance = equalize_hist(distance)
-    emboss = torch.tensor([[-2.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, 2.0]], device=distance.device)
+    emboss = ((-2, -1, 0), (-1, 1, 1), (0, 1, 2))
     padded = pad2d(distance, 1, "mirror")  # BORDER_REFLECT_101
-    distance = F.conv2d(padded, emboss.view(1, 1, 3, 3).to(distance.dtype)).clamp(0, 255)
+    distance = correlate3x3(padded, emboss).clamp(0, 255)  # whole numbers: exact, as a convolution
     return box_blur3(distance)
 
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["box_blur3", "canny", "clipped_zoom", "distance_to_edges", "equalize_hist", "filter_matrix",
+__all__ = ["box_blur3", "canny", "clipped_zoom", "correlate3x3", "distance_to_edges", "equalize_hist", "filter_matrix",
            "gaussian_filter", "gaussian_kernel1d",
            "hysteresis",
            "motion_blur_line", "pad2d", "pad_indices"]
@@ -108,6 +108,10 @@ def clipped_zoom(x: Tensor, factor: float) -> Tensor:
     return crop[..., trim_top:trim_top + h, trim_left:trim_left + w]
 
 
+#: motion_blur_line gathers whole batches up to this many pixels per image, and slices above
+_GATHER_PIXELS = 64 * 64
+
+
 def motion_blur_line(x: Tensor, radius: int, sigma: float, angle_degrees: Tensor) -> Tensor:
     """ImageMagick's ``-motion-blur radius x sigma + angle`` (what the CIFAR-10-C script calls
     through Wand), one angle per image.
@@ -115,6 +119,10 @@ def motion_blur_line(x: Tensor, radius: int, sigma: float, angle_degrees: Tensor
     The kernel is one-sided: tap ``i = 0 .. 2 * radius`` has weight ``exp(-i^2 / (2 sigma^2))``
     (normalised) and reads the pixel ``i`` steps along the angle, offsets rounded to whole
     pixels as ImageMagick does, borders repeated (its default edge virtual pixels).
+
+    Small images (CIFAR, MNIST) gather every tap for the whole batch at once; images of more
+    than 64x64 pixels (ImageNet-C) add shifted slices of an edge-padded copy image by image,
+    several times faster there. Both sum the same products in the same order: same result.
     """
     n, c, h, w = x.shape
     taps = torch.arange(2 * radius + 1, device=x.device, dtype=torch.float64)
@@ -123,6 +131,14 @@ def motion_blur_line(x: Tensor, radius: int, sigma: float, angle_degrees: Tensor
     angle = torch.deg2rad(angle_degrees.to(device=x.device, dtype=torch.float64))
     dx = torch.ceil(taps[None, :] * torch.cos(angle)[:, None] - 0.5).long()  # (N, taps)
     dy = torch.ceil(taps[None, :] * torch.sin(angle)[:, None] - 0.5).long()
+    if h * w > _GATHER_PIXELS and n > 0:
+        reach = int(torch.maximum(dx.abs(), dy.abs()).max())
+        padded = F.pad(x, (reach,) * 4, mode="replicate")
+        out = torch.zeros_like(x)
+        for k, shifts in enumerate(torch.stack([dy, dx], -1).tolist()):
+            for i, (down, right) in enumerate(shifts):
+                out[k] += weights[i] * padded[k, :, reach + down:reach + down + h, reach + right:reach + right + w]
+        return out
     rows = torch.arange(h, device=x.device)
     cols = torch.arange(w, device=x.device)
     flat = x.reshape(n, c, h * w)
@@ -135,15 +151,34 @@ def motion_blur_line(x: Tensor, radius: int, sigma: float, angle_degrees: Tensor
     return out.reshape(n, c, h, w)
 
 
+def correlate3x3(padded: Tensor, kernel: tuple) -> Tensor:
+    """Correlate ``padded`` ``(..., H + 2, W + 2)`` with a 3x3 ``kernel`` (nested tuples of
+    numbers) as a sum of shifted slices, skipping zero weights; returns ``(..., H, W)``.
+
+    On whole-number images with whole-number weights (Canny's Sobel, spatter's emboss) every
+    partial sum is exact, so the result equals a convolution's bit for bit, and for small
+    channel counts it is several times faster than ``F.conv2d`` on the CPU.
+    """
+    h, w = padded.shape[-2] - 2, padded.shape[-1] - 2
+    out = None
+    for i, row in enumerate(kernel):
+        for j, weight in enumerate(row):
+            if weight == 0:
+                continue
+            term = padded[..., i:i + h, j:j + w] * weight
+            out = term if out is None else out + term
+    return torch.zeros_like(padded[..., 1:h + 1, 1:w + 1]) if out is None else out
+
+
 def canny(x: Tensor, low: float, high: float) -> Tensor:
     """OpenCV's ``Canny(image, low, high)`` on 8-bit-valued images ``(N, 1, H, W)`` (values
     0..255): 3x3 Sobel with repeated borders, L1 gradient magnitude, non-maximum suppression in
     four directions with OpenCV's tie rules, and hysteresis over 8-connected pixels.
     Returns a float mask (1 on edges)."""
-    sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], device=x.device, dtype=x.dtype)
+    sobel = ((-1, 0, 1), (-2, 0, 2), (-1, 0, 1))
     padded = F.pad(x, (1, 1, 1, 1), mode="replicate")
-    gx = F.conv2d(padded, sobel.view(1, 1, 3, 3))
-    gy = F.conv2d(padded, sobel.T.contiguous().view(1, 1, 3, 3))
+    gx = correlate3x3(padded, sobel)
+    gy = correlate3x3(padded, tuple(zip(*sobel, strict=True)))
     mag = gx.abs() + gy.abs()
     m = F.pad(mag, (1, 1, 1, 1))  # magnitudes outside the image count as 0
 
@@ -166,27 +201,56 @@ def canny(x: Tensor, low: float, high: float) -> Tensor:
     return hysteresis(candidate, candidate & (mag > high)).to(x.dtype)
 
 
+def _dilate3x3(mask: Tensor) -> Tensor:
+    """3x3 binary dilation of a boolean mask (a 3x3 max-pool, borders not wrapping), as ORs of
+    shifted slices: several times faster than ``max_pool2d`` on large images."""
+    rows = mask.clone()
+    rows[..., 1:, :] |= mask[..., :-1, :]
+    rows[..., :-1, :] |= mask[..., 1:, :]
+    out = rows.clone()
+    out[..., :, 1:] |= rows[..., :, :-1]
+    out[..., :, :-1] |= rows[..., :, 1:]
+    return out
+
+
 def hysteresis(candidate: Tensor, strong: Tensor) -> Tensor:
     """Edge hysteresis: the ``candidate`` pixels 8-connected (through candidates) to a ``strong``
     one. Boolean masks ``(N, C, H, W)``; grows the strong set until it stops changing."""
     edges = strong & candidate
     while True:
-        grown = candidate & (F.max_pool2d(edges.float(), 3, stride=1, padding=1) > 0)
+        grown = candidate & _dilate3x3(edges)
         if torch.equal(grown, edges):
             return edges
         edges = grown
 
 
-def distance_to_edges(edges: Tensor) -> Tensor:
+def distance_to_edges(edges: Tensor, max_distance: float | None = None) -> Tensor:
     """Exact Euclidean distance of every pixel to the nearest edge pixel of ``edges``
     ``(N, 1, H, W)`` (nonzero = edge); ``inf`` where an image has no edge. A stand-in for
     OpenCV's ``distanceTransform(255 - edges, DIST_L2, 5)``, whose 5x5 chamfer mask
-    approximates the same distance (within about 2%)."""
+    approximates the same distance (within about 2%).
+
+    With ``max_distance``, distances up to it are exact and larger ones are only guaranteed to
+    exceed it (for a caller that caps them, as spatter caps at 20): the nearest edge along each
+    row comes from running maxima and minima of edge positions, then only rows within
+    ``max_distance`` are searched, in memory ``O(N H W)`` instead of ``O(N H W max(H, W))``.
+    """
     n, _, h, w = edges.shape
     inf = torch.tensor(float("inf"), device=edges.device, dtype=torch.float32)
     cols = torch.arange(w, device=edges.device, dtype=torch.float32)
     rows = torch.arange(h, device=edges.device, dtype=torch.float32)
     is_edge = edges[:, 0] != 0  # (N, H, W)
+    if max_distance is not None:
+        left = torch.where(is_edge, cols, -inf).cummax(-1).values  # nearest edge column at or left of j
+        right = torch.where(is_edge, cols, inf).flip(-1).cummin(-1).values.flip(-1)  # at or right of j
+        row_d2 = torch.minimum(cols - left, right - cols) ** 2  # (N, H, W), inf for a row without edges
+        reach = int(math.floor(max_distance))
+        padded = F.pad(row_d2, (0, 0, reach, reach), value=float("inf"))
+        total = row_d2.clone()
+        for offset in range(1, reach + 1):
+            total = torch.minimum(total, padded[:, reach + offset:reach + offset + h] + offset**2)
+            total = torch.minimum(total, padded[:, reach - offset:reach - offset + h] + offset**2)
+        return total.sqrt()[:, None]
     # squared distance along each row to the nearest edge in that row: min over k of (j - k)^2
     along = torch.where(is_edge[:, :, None, :], ((cols[:, None] - cols[None, :]) ** 2)[None, None], inf)
     row_d2 = along.amin(-1)  # (N, H, W)

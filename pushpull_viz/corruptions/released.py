@@ -56,6 +56,7 @@ from torch import Tensor
 
 from ..data import CIFAR10_CLASSES, MNIST_CLASSES, ImageTensors
 from .cifar10c import CIFAR10C_ALL
+from .released_folders import ReleasedImageFolders
 
 __all__ = [
     "CIFAR10C_IMAGES_PER_SEVERITY",
@@ -134,11 +135,12 @@ RELEASED_ARCHIVES = {
 }
 
 
-def _suite_name(suite: str) -> str:
+def _suite_name(suite: str, folders: bool = False) -> str:
     key = re.sub(r"[-_ ]", "", str(suite).lower())
-    aliases = {"cifar10c": "cifar10-c", "mnistc": "mnist-c"}
+    aliases = {"cifar10c": "cifar10-c", "mnistc": "mnist-c", **({"imagenetc": "imagenet-c"} if folders else {})}
     if key not in aliases:
-        raise ValueError(f"suite must be one of {', '.join(map(repr, RELEASED_SUITES))}, got {suite!r}")
+        known = (*RELEASED_SUITES, "imagenet-c") if folders else RELEASED_SUITES
+        raise ValueError(f"suite must be one of {', '.join(map(repr, known))}, got {suite!r}")
     return aliases[key]
 
 
@@ -372,13 +374,14 @@ class ReleasedSuite:
         return labels
 
 
-def open_released(root: str | os.PathLike, suite: str, split: str = "test") -> ReleasedSuite:
-    """Open the released CIFAR-10-C or MNIST-C files.
+def open_released(root: str | os.PathLike, suite: str, split: str = "test") -> ReleasedSuite | ReleasedImageFolders:
+    """Open the released CIFAR-10-C or MNIST-C files, or the ImageNet-C folders.
 
     Args:
         root: the folder holding the files, or its parent (the folder the archive was
-            extracted into: ``root/CIFAR-10-C/`` or ``root/mnist_c/`` is found too).
-        suite: ``"cifar10-c"`` or ``"mnist-c"``.
+            extracted into: ``root/CIFAR-10-C/`` or ``root/mnist_c/`` is found too). For ImageNet-C,
+            the folder the tar files were extracted into (:class:`ReleasedImageFolders`).
+        suite: ``"cifar10-c"``, ``"mnist-c"`` or ``"imagenet-c"``.
         split: ``"test"``; MNIST-C also has ``"train"``.
 
     Raises:
@@ -388,7 +391,12 @@ def open_released(root: str | os.PathLike, suite: str, split: str = "test") -> R
 
     See the module docstring for an example.
     """
-    suite = _suite_name(suite)
+    suite = _suite_name(suite, folders=True)
+    if suite == "imagenet-c":
+        if split != "test":
+            raise ValueError(f"split must be 'test' for imagenet-c (the release corrupts the validation images), "
+                             f"got {split!r}")
+        return ReleasedImageFolders(root)
     return ReleasedSuite(_locate(root, suite), suite, split)
 
 
@@ -539,6 +547,9 @@ def download_released(
         FileExistsError: the target folder exists but lacks some released files.
         ConnectionError: the download kept failing (the ``.part`` is kept; call again to resume).
     """
+    if _suite_name(suite, folders=True) == "imagenet-c":
+        raise ValueError("ImageNet-C is not downloaded by this package (tens of GB of tar files, Zenodo record "
+                         "2235448): download and extract them by hand, then open_released(root, 'imagenet-c')")
     suite = _suite_name(suite)
     spec = RELEASED_ARCHIVES[suite]
     root = Path(root).expanduser()

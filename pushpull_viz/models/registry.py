@@ -13,6 +13,7 @@ from .alexnet_cifar import AlexNetCifar
 from .densenet_cifar import DenseNetCifar
 from .lenet import LENET_CONFIGS, LeNet
 from .resnet_cifar import ResNetCifar
+from .torchvision_models import TORCHVISION_RESNETS, TorchvisionClassifier, torchvision_architectures
 
 __all__ = ["ModelInfo", "MODELS", "build_model", "list_models", "model_info", "normalize_build_config",
            "register_model"]
@@ -61,6 +62,25 @@ register_model(
     "The paper's CIFAR AlexNet (all 3x3 kernels, conv1 stride 2, fc input 1024): the mCE baseline", "features.0",
 )
 
+for _arch in TORCHVISION_RESNETS:
+    register_model(
+        f"tv-{_arch}", lambda arch=_arch, **kw: TorchvisionClassifier(arch, **kw), (3, 224, 224), "imagenet",
+        f"torchvision {_arch} (random weights, ImageNet normalisation inside)", "net.conv1",
+    )
+
+
+def _register_torchvision(name: str) -> bool:
+    """Register ``tv-<arch>`` for any other torchvision classifier on first use; False if there is none."""
+    arch = name[len("tv-"):]
+    if not name.startswith("tv-") or arch not in torchvision_architectures():
+        return False
+    from ..layers import named_first_conv
+
+    first, _ = named_first_conv(TorchvisionClassifier(arch, num_classes=10))
+    register_model(name, lambda **kw: TorchvisionClassifier(arch, **kw), (3, 224, 224), "imagenet",
+                   f"torchvision {arch} (random weights, ImageNet normalisation inside)", first)
+    return True
+
 
 def list_models() -> list[str]:
     """Names accepted by :func:`build_model`."""
@@ -70,10 +90,11 @@ def list_models() -> list[str]:
 def model_info(name: str) -> ModelInfo:
     """Registry entry for ``name``; an unknown name raises ``ValueError`` listing the valid ones."""
     key = name.lower() if isinstance(name, str) else name
-    if key not in MODELS:
+    if key not in MODELS and not (isinstance(key, str) and _register_torchvision(key)):
         close = difflib.get_close_matches(str(name).lower(), list(MODELS), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown model name {name!r}.{hint} Valid names: {', '.join(list_models())}")
+        raise ValueError(f"unknown model name {name!r}.{hint} Valid names: {', '.join(list_models())}, or "
+                         "tv-<arch> for any torchvision classifier")
     return MODELS[key]
 
 
@@ -135,7 +156,9 @@ PUSHPULL_OPTIONS = ("variant", "implementation", "avg_kernel_size")
 def _layer_config(model: nn.Module, info: ModelInfo) -> dict:
     """The first layer's settings as built (read off the layer, so defaults are not repeated here)."""
     layer = model.get_submodule(info.first_layer)
-    if not isinstance(layer, PushPullLayer):
+    if not isinstance(layer, PushPullLayer):  # push-pull elsewhere (named layers): all share these settings
+        layer = next((m for m in model.modules() if isinstance(m, PushPullLayer)), None)
+    if layer is None:
         return {}
     config = {"variant": layer.variant, "trainable_alpha": layer.trainable_alpha}
     if not layer.trainable_alpha:
