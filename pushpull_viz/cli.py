@@ -686,10 +686,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _busy_machine_hint(command: str) -> None:
+    """Beside another CPU job, OpenMP threads that spin-wait for cores slow training down many times over
+    (docs/benchmarks.md: a training epoch 23x, the demo 8.7x); say how to avoid it when the machine is busy."""
+    if command not in ("train", "demo", "reproduce") or {"OMP_WAIT_POLICY", "OMP_NUM_THREADS"} & set(os.environ):
+        return  # not a long CPU job, or the threads are already the user's choice
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return
+    cores = os.cpu_count() or 1
+    if load >= 0.75 * cores:
+        print(f"note: this machine is busy (load average {load:.1f} on {cores} cores). Beside another CPU job, "
+              f"export OMP_WAIT_POLICY=PASSIVE (or OMP_NUM_THREADS={max(1, cores // 2)}) before running, or this run "
+              "may be many times slower (docs/benchmarks.md)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    _busy_machine_hint(args.command)
     try:
         args.func(args)
     except KeyboardInterrupt:

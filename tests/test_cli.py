@@ -257,3 +257,21 @@ def test_grade_and_explorer_refuse_bad_paths_before_any_work(tmp_path, capsys):
     assert "expected a .ipynb file or a folder of them" in capsys.readouterr().err
     assert main(["explorer", "--out", str(tmp_path)]) == 2  # a folder, not a file
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_busy_machine_gets_a_hint_for_long_cpu_jobs(monkeypatch, capsys):
+    from pushpull_viz.cli import _busy_machine_hint
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.setattr("os.getloadavg", lambda: (8.0, 8.0, 8.0))
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    _busy_machine_hint("demo")
+    assert "busy (load average 8.0 on 4 cores)" in capsys.readouterr().out
+    _busy_machine_hint("models")  # not a long CPU job
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")  # already the user's choice
+    _busy_machine_hint("train")
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    monkeypatch.setattr("os.getloadavg", lambda: (1.0, 1.0, 1.0))  # a quiet machine
+    _busy_machine_hint("train")
+    assert capsys.readouterr().out == ""
