@@ -148,9 +148,12 @@ def _cmd_train(args: argparse.Namespace) -> None:
     device = distributed.init_from_env(resolve_device(args.device))
     try:
         main = distributed.is_main()
-        # the run folder is checked and owned (by rank 0) before any data is loaded
-        with FolderLock(args.out, "--out") if main else contextlib.nullcontext():
-            with distributed.together("loading the data"):
+        with contextlib.ExitStack() as stack:
+            # the run folder is checked and owned (by rank 0) before any data is loaded; a failure on any rank
+            # stops every rank with one line
+            with distributed.together("checking --out and loading the data"):
+                if main:
+                    stack.enter_context(FolderLock(args.out, "--out"))
                 train, test, classes, test_name = _train_data(args, name, recipe)
             seed_everything(args.seed)
             model = build_model(name, pushpull=args.pushpull, alpha=args.alpha, scale=args.scale,
